@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// ModelPull has no package dependencies on purpose: it must build anywhere the Swift toolchain
+// does, with Foundation (FoundationNetworking on Linux), Dispatch and the C library only.
+let package = Package(
+    name: "ModelPull",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "modelpull", targets: ["modelpull"]),
+        .library(name: "ModelPullCore", targets: ["ModelPullCore"]),
+        .library(name: "ModelPullRPC", targets: ["ModelPullRPC"]),
+    ],
+    targets: [
+        // The engine: jobs, transfers, integrity, providers, storage. Knows nothing of JSON-RPC.
+        .target(name: "ModelPullCore"),
+        // JSON-RPC 2.0 over stdio: JSON values, framing, the ordered writer, dispatch, methods.
+        .target(name: "ModelPullRPC", dependencies: ["ModelPullCore"]),
+        // The executable: argument parsing, stdio wiring, signals, `serve` and `pull`.
+        .executableTarget(name: "modelpull", dependencies: ["ModelPullRPC", "ModelPullCore"]),
+
+        // Loopback HTTP/1.1 servers (fake Hub, fake Ollama, fault injection) and process helpers.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ModelPullCoreTests", dependencies: ["ModelPullCore", "TestSupport"]),
+        .testTarget(name: "ModelPullRPCTests", dependencies: ["ModelPullRPC"]),
+        // Spawns the built `modelpull` binary over real pipes.
+        .testTarget(name: "EndToEndTests", dependencies: ["modelpull", "TestSupport"]),
+    ]
+)
