@@ -1,0 +1,263 @@
+import Foundation
+
+/// Collects one job's progress from its provider (any thread) and turns it into snapshots that
+/// obey the protocol's rules, fanned out to every attached request:
+///
+/// - the first event reaches a subscriber the moment it attaches, before bytes move;
+/// - `downloadedBytes` and `percent` never decrease, even when totals grow or a range is re-sent;
+/// - at most one event per `minimumInterval` while bytes flow, plus every status change;
+/// - exactly one terminal event, after which nothing is emitted.
+///
+/// Emission happens under the lock so a late byte update on a network thread can never overtake
+/// the terminal event on its way to the ordered writer. Observers must therefore be quick and
+/// must not call back into this object (the RPC layer only enqueues a frame).
+public final class JobProgress: @unchecked Sendable {
+    public typealias Observer = @Sendable (ProgressSnapshot) -> Void
+
+    private struct FileState {
+        var size: Int64?
+        var completed: Int64 = 0
+        var done = false
+    }
+
+    private let lock = NSLock()
+    private let downloadId: String
+    private let minimumInterval: Double
+    private let heartbeatInterval: Double
+
+    private var observers: [Int: Observer] = [:]
+    private var status: DownloadStatus
+    private var message: String
+    private var files: [String: FileState] = [:]
+    private var fileOrder: [String] = []
+    private var currentFile: String?
+    private var totalOverride: Int64?
+    private var reusedBytes: Int64 = 0
+    private var networkBytes: Int64 = 0
+    private var speed = SpeedMeter()
+    private var lastEmitted: ProgressSnapshot?
+    private var lastEmitTime: Double = 0
+    private var pending = false
+    private var closed = false
+
+    public init(downloadId: String, status: DownloadStatus, message: String,
+                minimumInterval: Double = 0.1, heartbeatInterval: Double = 2.0) {
+        self.downloadId = downloadId
+        self.status = status
+        self.message = message
+        self.minimumInterval = minimumInterval
+        self.heartbeatInterval = heartbeatInterval
+    }
+
+    // MARK: Subscribers
+
+    /// Attaches an observer and sends it the current state at once (its first event).
+    /// Returns false when the job already ended; the caller then reads the completion instead.
+    @discardableResult
+    public func attach(_ id: Int, _ observer: @escaping Observer) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { return false }
+        observers[id] = observer
+        let snapshot = lastEmitted ?? makeSnapshot(now: monotonicSeconds())
+        observer(snapshot)
+        return true
+    }
+
+    /// Detaches one observer, giving it a terminal `cancelled` event of its own; the job goes on
+    /// for the others.
+    public func detach(_ id: Int, failure: DownloadFailure) {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed, let observer = observers.removeValue(forKey: id) else { return }
+        var snapshot = makeSnapshot(now: monotonicSeconds())
+        snapshot.status = .cancelled
+        snapshot.message = failure.message
+        snapshot.failure = failure
+        snapshot.bytesPerSecond = nil
+        snapshot.etaSeconds = nil
+        observer(snapshot)
+    }
+
+    public var subscriberCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return observers.count
+    }
+
+    // MARK: Provider-facing updates
+
+    /// A status change is always reported, immediately.
+    public func setStatus(_ newStatus: DownloadStatus, _ newMessage: String) {
+        precondition(!newStatus.isTerminal, "terminal statuses go through finish(_:)")
+        update(forceEmit: true) {
+            status = newStatus
+            message = newMessage
+        }
+    }
+
+    /// A new human message without a status change (a stall warning, the next phase).
+    public func setMessage(_ newMessage: String) {
+        update(forceEmit: false) { message = newMessage; pending = true }
+    }
+
+    /// Declares a file and its size when known; totals are the sum of declared sizes.
+    public func addFile(_ id: String, size: Int64?) {
+        update(forceEmit: false) {
+            if files[id] == nil { fileOrder.append(id) }
+            files[id, default: FileState()].size = size
+            pending = true
+        }
+    }
+
+    /// Bytes of `id` that were already on disk before this run (a reused file or a resumed
+    /// partial). They count towards done bytes but not towards speed.
+    public func reuse(_ id: String, bytes: Int64, fileComplete: Bool) {
+        update(forceEmit: false) {
+            var state = files[id, default: FileState()]
+            if files[id] == nil { fileOrder.append(id) }
+            let gained = max(0, bytes - state.completed)
+            state.completed += gained
+            reusedBytes += gained
+            if fileComplete { state.done = true }
+            files[id] = state
+            pending = true
+        }
+    }
+
+    /// How far `id` has come. Values are positions, not deltas, so a retried range that sends the
+    /// same bytes again cannot inflate progress; only growth counts as network bytes.
+    public func advance(_ id: String, completed: Int64) {
+        update(forceEmit: false) {
+            var state = files[id, default: FileState()]
+            if files[id] == nil { fileOrder.append(id) }
+            let gained = completed - state.completed
+            if gained > 0 {
+                state.completed = completed
+                networkBytes += gained
+                speed.record(totalBytes: networkBytes, at: monotonicSeconds())
+            }
+            files[id] = state
+            currentFile = id
+            pending = true
+        }
+    }
+
+    public func fileFinished(_ id: String) {
+        update(forceEmit: false) {
+            guard var state = files[id] else { return }
+            state.done = true
+            if let size = state.size { state.completed = max(state.completed, size) }
+            files[id] = state
+            pending = true
+        }
+    }
+
+    /// Overrides the total when a provider knows it better than the sum of files (Ollama layers
+    /// can be announced late). Totals may grow; percent still never goes back.
+    public func setTotal(_ total: Int64?) {
+        update(forceEmit: false) { totalOverride = total; pending = true }
+    }
+
+    /// Called by the engine's ticker: sends what is pending, or a heartbeat when nothing has been
+    /// said for a while, so clients with watchdogs see the job alive through silent phases.
+    public func tick() {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { return }
+        let now = monotonicSeconds()
+        if pending || now - lastEmitTime >= heartbeatInterval {
+            emit(now: now)
+        }
+    }
+
+    /// Sends the one terminal event and closes the job for good.
+    public func finish(_ outcome: Result<DownloadResult, DownloadFailure>) {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { return }
+        var snapshot = makeSnapshot(now: monotonicSeconds())
+        snapshot.bytesPerSecond = nil
+        snapshot.etaSeconds = nil
+        switch outcome {
+        case .success:
+            snapshot.status = .complete
+            snapshot.message = "Download complete"
+            if let total = snapshot.totalBytes { snapshot.downloadedBytes = max(snapshot.downloadedBytes, total) }
+            snapshot.percent = 100
+            snapshot.file = nil
+            if let total = snapshot.filesTotal { snapshot.filesDone = total }
+        case .failure(let failure):
+            snapshot.status = failure.kind == .cancelled ? .cancelled : .error
+            snapshot.message = failure.message
+            snapshot.failure = failure
+        }
+        for observer in observers.values { observer(snapshot) }
+        observers.removeAll()
+        lastEmitted = snapshot
+        closed = true
+    }
+
+    /// The latest state, for `downloads/list`.
+    public func current() -> ProgressSnapshot {
+        lock.lock(); defer { lock.unlock() }
+        if closed, let last = lastEmitted { return last }
+        return makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
+    }
+
+    public var bytesReusedSoFar: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return reusedBytes
+    }
+
+    public var networkBytesSoFar: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return networkBytes
+    }
+
+    // MARK: Internals (called with the lock held)
+
+    private func update(forceEmit: Bool, _ change: () -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { return }
+        change()
+        let now = monotonicSeconds()
+        if forceEmit || now - lastEmitTime >= minimumInterval {
+            emit(now: now)
+        } else {
+            pending = true
+        }
+    }
+
+    private func emit(now: Double) {
+        let snapshot = makeSnapshot(now: now, floor: lastEmitted)
+        for observer in observers.values { observer(snapshot) }
+        lastEmitted = snapshot
+        lastEmitTime = now
+        pending = false
+    }
+
+    private func makeSnapshot(now: Double, floor: ProgressSnapshot? = nil) -> ProgressSnapshot {
+        let declaredSizes = files.values.compactMap(\.size)
+        let sumOfSizes: Int64? = declaredSizes.count == files.count && !files.isEmpty
+            ? declaredSizes.reduce(0, +) : nil
+        let total = totalOverride ?? sumOfSizes
+        var done = files.values.reduce(Int64(0)) { $0 + min($1.completed, $1.size ?? $1.completed) }
+        if let previous = floor?.downloadedBytes { done = max(done, previous) }
+
+        var percent: Double?
+        if let total, total > 0 {
+            percent = min(100, Double(done) / Double(total) * 100)
+            if let previous = floor?.percent { percent = max(percent!, previous) }
+        } else if let previous = floor?.percent {
+            percent = previous
+        }
+
+        let rate = speed.bytesPerSecond(at: now)
+        var eta: Double?
+        if let rate, rate > 0, let total, total >= done {
+            eta = Double(total - done) / rate
+        }
+        return ProgressSnapshot(
+            downloadId: downloadId, status: status, message: message, percent: percent,
+            downloadedBytes: done, totalBytes: total, bytesPerSecond: rate.map { max(0, $0) },
+            etaSeconds: eta, file: currentFile,
+            filesDone: files.isEmpty ? nil : files.values.filter(\.done).count,
+            filesTotal: files.isEmpty ? nil : files.count)
+    }
+}

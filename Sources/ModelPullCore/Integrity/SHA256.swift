@@ -1,0 +1,159 @@
+import Foundation
+
+/// SHA-256 (FIPS 180-4), incremental. Foundation on Linux has none and the project takes no
+/// dependencies, so this is a portable software implementation tuned for the hot path:
+/// whole blocks are compressed straight from the caller's buffer, the state and the message
+/// schedule live in scalar locals (registers/stack, no arrays, no bounds checks), and the 64
+/// rounds are unrolled with the round constants as immediates.
+public struct SHA256: IncrementalHasher {
+    private var core = BlockHashCore<SHA256Compressor>()
+
+    public init() {}
+
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
+        core.update(buffer)
+    }
+
+    public mutating func finalize() -> Digest {
+        core.finalize()
+    }
+
+    public static func hash(_ data: Data) -> Digest {
+        var hasher = SHA256()
+        hasher.update(data)
+        return hasher.finalize()
+    }
+}
+
+struct SHA256Compressor: BlockCompressor {
+    // FIPS 180-4 §5.3.3 initial hash value.
+    private var h0: UInt32 = 0x6a09e667, h1: UInt32 = 0xbb67ae85
+    private var h2: UInt32 = 0x3c6ef372, h3: UInt32 = 0xa54ff53a
+    private var h4: UInt32 = 0x510e527f, h5: UInt32 = 0x9b05688c
+    private var h6: UInt32 = 0x1f83d9ab, h7: UInt32 = 0x5be0cd19
+
+    init() {}
+
+    var digestBytes: [UInt8] { bigEndianBytes([h0, h1, h2, h3, h4, h5, h6, h7]) }
+
+    mutating func compress(_ blocks: UnsafeRawPointer, count: Int) {
+        // Chaining value in locals for the whole run of blocks; written back once at the end.
+        var s0 = h0, s1 = h1, s2 = h2, s3 = h3, s4 = h4, s5 = h5, s6 = h6, s7 = h7
+        var p = blocks
+        for _ in 0..<count {
+            // Message words are big-endian; loadUnaligned because blocks sit at any offset.
+            @inline(__always) func load(_ i: Int) -> UInt32 {
+                UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+            }
+            // The 16-word rolling window of the message schedule: W[t] overwrites W[t-16].
+            var w0 = load(0), w1 = load(1), w2 = load(2), w3 = load(3)
+            var w4 = load(4), w5 = load(5), w6 = load(6), w7 = load(7)
+            var w8 = load(8), w9 = load(9), w10 = load(10), w11 = load(11)
+            var w12 = load(12), w13 = load(13), w14 = load(14), w15 = load(15)
+            var a = s0, b = s1, c = s2, d = s3, e = s4, f = s5, g = s6, h = s7
+
+            // Generated: round t passes the working variables rotated by t mod 8 instead of
+            // shuffling eight values every round; x() computes W[t] for t >= 16 in place.
+            r(a, b, c, &d, e, f, g, &h, 0x428a2f98, w0)
+            r(h, a, b, &c, d, e, f, &g, 0x71374491, w1)
+            r(g, h, a, &b, c, d, e, &f, 0xb5c0fbcf, w2)
+            r(f, g, h, &a, b, c, d, &e, 0xe9b5dba5, w3)
+            r(e, f, g, &h, a, b, c, &d, 0x3956c25b, w4)
+            r(d, e, f, &g, h, a, b, &c, 0x59f111f1, w5)
+            r(c, d, e, &f, g, h, a, &b, 0x923f82a4, w6)
+            r(b, c, d, &e, f, g, h, &a, 0xab1c5ed5, w7)
+            r(a, b, c, &d, e, f, g, &h, 0xd807aa98, w8)
+            r(h, a, b, &c, d, e, f, &g, 0x12835b01, w9)
+            r(g, h, a, &b, c, d, e, &f, 0x243185be, w10)
+            r(f, g, h, &a, b, c, d, &e, 0x550c7dc3, w11)
+            r(e, f, g, &h, a, b, c, &d, 0x72be5d74, w12)
+            r(d, e, f, &g, h, a, b, &c, 0x80deb1fe, w13)
+            r(c, d, e, &f, g, h, a, &b, 0x9bdc06a7, w14)
+            r(b, c, d, &e, f, g, h, &a, 0xc19bf174, w15)
+            r(a, b, c, &d, e, f, g, &h, 0xe49b69c1, x(&w0, w14, w9, w1))
+            r(h, a, b, &c, d, e, f, &g, 0xefbe4786, x(&w1, w15, w10, w2))
+            r(g, h, a, &b, c, d, e, &f, 0x0fc19dc6, x(&w2, w0, w11, w3))
+            r(f, g, h, &a, b, c, d, &e, 0x240ca1cc, x(&w3, w1, w12, w4))
+            r(e, f, g, &h, a, b, c, &d, 0x2de92c6f, x(&w4, w2, w13, w5))
+            r(d, e, f, &g, h, a, b, &c, 0x4a7484aa, x(&w5, w3, w14, w6))
+            r(c, d, e, &f, g, h, a, &b, 0x5cb0a9dc, x(&w6, w4, w15, w7))
+            r(b, c, d, &e, f, g, h, &a, 0x76f988da, x(&w7, w5, w0, w8))
+            r(a, b, c, &d, e, f, g, &h, 0x983e5152, x(&w8, w6, w1, w9))
+            r(h, a, b, &c, d, e, f, &g, 0xa831c66d, x(&w9, w7, w2, w10))
+            r(g, h, a, &b, c, d, e, &f, 0xb00327c8, x(&w10, w8, w3, w11))
+            r(f, g, h, &a, b, c, d, &e, 0xbf597fc7, x(&w11, w9, w4, w12))
+            r(e, f, g, &h, a, b, c, &d, 0xc6e00bf3, x(&w12, w10, w5, w13))
+            r(d, e, f, &g, h, a, b, &c, 0xd5a79147, x(&w13, w11, w6, w14))
+            r(c, d, e, &f, g, h, a, &b, 0x06ca6351, x(&w14, w12, w7, w15))
+            r(b, c, d, &e, f, g, h, &a, 0x14292967, x(&w15, w13, w8, w0))
+            r(a, b, c, &d, e, f, g, &h, 0x27b70a85, x(&w0, w14, w9, w1))
+            r(h, a, b, &c, d, e, f, &g, 0x2e1b2138, x(&w1, w15, w10, w2))
+            r(g, h, a, &b, c, d, e, &f, 0x4d2c6dfc, x(&w2, w0, w11, w3))
+            r(f, g, h, &a, b, c, d, &e, 0x53380d13, x(&w3, w1, w12, w4))
+            r(e, f, g, &h, a, b, c, &d, 0x650a7354, x(&w4, w2, w13, w5))
+            r(d, e, f, &g, h, a, b, &c, 0x766a0abb, x(&w5, w3, w14, w6))
+            r(c, d, e, &f, g, h, a, &b, 0x81c2c92e, x(&w6, w4, w15, w7))
+            r(b, c, d, &e, f, g, h, &a, 0x92722c85, x(&w7, w5, w0, w8))
+            r(a, b, c, &d, e, f, g, &h, 0xa2bfe8a1, x(&w8, w6, w1, w9))
+            r(h, a, b, &c, d, e, f, &g, 0xa81a664b, x(&w9, w7, w2, w10))
+            r(g, h, a, &b, c, d, e, &f, 0xc24b8b70, x(&w10, w8, w3, w11))
+            r(f, g, h, &a, b, c, d, &e, 0xc76c51a3, x(&w11, w9, w4, w12))
+            r(e, f, g, &h, a, b, c, &d, 0xd192e819, x(&w12, w10, w5, w13))
+            r(d, e, f, &g, h, a, b, &c, 0xd6990624, x(&w13, w11, w6, w14))
+            r(c, d, e, &f, g, h, a, &b, 0xf40e3585, x(&w14, w12, w7, w15))
+            r(b, c, d, &e, f, g, h, &a, 0x106aa070, x(&w15, w13, w8, w0))
+            r(a, b, c, &d, e, f, g, &h, 0x19a4c116, x(&w0, w14, w9, w1))
+            r(h, a, b, &c, d, e, f, &g, 0x1e376c08, x(&w1, w15, w10, w2))
+            r(g, h, a, &b, c, d, e, &f, 0x2748774c, x(&w2, w0, w11, w3))
+            r(f, g, h, &a, b, c, d, &e, 0x34b0bcb5, x(&w3, w1, w12, w4))
+            r(e, f, g, &h, a, b, c, &d, 0x391c0cb3, x(&w4, w2, w13, w5))
+            r(d, e, f, &g, h, a, b, &c, 0x4ed8aa4a, x(&w5, w3, w14, w6))
+            r(c, d, e, &f, g, h, a, &b, 0x5b9cca4f, x(&w6, w4, w15, w7))
+            r(b, c, d, &e, f, g, h, &a, 0x682e6ff3, x(&w7, w5, w0, w8))
+            r(a, b, c, &d, e, f, g, &h, 0x748f82ee, x(&w8, w6, w1, w9))
+            r(h, a, b, &c, d, e, f, &g, 0x78a5636f, x(&w9, w7, w2, w10))
+            r(g, h, a, &b, c, d, e, &f, 0x84c87814, x(&w10, w8, w3, w11))
+            r(f, g, h, &a, b, c, d, &e, 0x8cc70208, x(&w11, w9, w4, w12))
+            r(e, f, g, &h, a, b, c, &d, 0x90befffa, x(&w12, w10, w5, w13))
+            r(d, e, f, &g, h, a, b, &c, 0xa4506ceb, x(&w13, w11, w6, w14))
+            r(c, d, e, &f, g, h, a, &b, 0xbef9a3f7, x(&w14, w12, w7, w15))
+            r(b, c, d, &e, f, g, h, &a, 0xc67178f2, x(&w15, w13, w8, w0))
+
+            s0 &+= a; s1 &+= b; s2 &+= c; s3 &+= d
+            s4 &+= e; s5 &+= f; s6 &+= g; s7 &+= h
+            p += 64
+        }
+        h0 = s0; h1 = s1; h2 = s2; h3 = s3; h4 = s4; h5 = s5; h6 = s6; h7 = s7
+    }
+}
+
+@inline(__always)
+private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 {
+    (x &>> n) | (x &<< (32 &- n))
+}
+
+/// One SHA-256 round (FIPS 180-4 §6.2.2 step 3) with renamed variables: `d += T1`, `h = T1 + T2`.
+@inline(__always)
+private func r(
+    _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+    _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32,
+    _ k: UInt32, _ w: UInt32
+) {
+    let sigma1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+    let choose = g ^ (e & (f ^ g))
+    let t1 = h &+ sigma1 &+ choose &+ k &+ w
+    let sigma0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+    let majority = (a & b) | (c & (a | b))
+    d &+= t1
+    h = t1 &+ sigma0 &+ majority
+}
+
+/// Message schedule (FIPS 180-4 §6.2.2 step 1) on the rolling window:
+/// `w` holds W[t-16] and becomes W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16].
+@inline(__always)
+private func x(_ w: inout UInt32, _ w2: UInt32, _ w7: UInt32, _ w15: UInt32) -> UInt32 {
+    let sigma0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 &>> 3)
+    let sigma1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 &>> 10)
+    w = w &+ sigma1 &+ w7 &+ sigma0
+    return w
+}

@@ -1,0 +1,189 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The per-request state that URLSession's delegate callbacks act on.
+final class TaskState: @unchecked Sendable {
+    private let lock = NSLock()
+    let request: HTTPRequest
+    private let errorBodyLimit: Int
+    private let onHead: @Sendable (HTTPResponseHead) throws -> Void
+    private let onData: @Sendable (Data) throws -> Void
+
+    private var continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>?
+    private var head: HTTPResponseHead?
+    private var errorBody = Data()
+    private var failure: (any Error)?
+    private var cancelled = false
+    private(set) var redirectCount = 0
+    /// Once a redirect leaves the original origin, the token stays behind for good.
+    private var authorizationDropped = false
+
+    init(request: HTTPRequest, errorBodyLimit: Int,
+         onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
+         onData: @escaping @Sendable (Data) throws -> Void) {
+        self.request = request
+        self.errorBodyLimit = errorBodyLimit
+        self.onHead = onHead
+        self.onData = onData
+    }
+
+    func setContinuation(_ continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>) {
+        lock.lock(); defer { lock.unlock() }
+        self.continuation = continuation
+    }
+
+    func markCancelled() {
+        lock.lock(); defer { lock.unlock() }
+        cancelled = true
+    }
+
+    /// Returns false when the body is not wanted (a callback threw); the task is then cancelled.
+    func receive(response: URLResponse) -> Bool {
+        guard let http = response as? HTTPURLResponse else {
+            fail(TransferError.protocolViolation("not an HTTP response"))
+            return false
+        }
+        var fields: [String: String] = [:]
+        for (key, value) in http.allHeaderFields {
+            if let key = key as? String, let value = value as? String { fields[key] = value }
+        }
+        let head = HTTPResponseHead(status: http.statusCode, headers: HTTPHeaders(fields),
+                                    url: http.url ?? request.url)
+        lock.lock()
+        self.head = head
+        lock.unlock()
+        do {
+            try onHead(head)
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
+    func receive(data: Data) -> Bool {
+        lock.lock()
+        let head = self.head
+        if let head, !head.isSuccess {
+            if errorBody.count < errorBodyLimit { errorBody.append(data.prefix(errorBodyLimit - errorBody.count)) }
+            lock.unlock()
+            return true
+        }
+        lock.unlock()
+        do {
+            try onData(data)
+            return true
+        } catch {
+            fail(error)
+            return false
+        }
+    }
+
+    /// Decides a redirect: nil stops the chain and the 3xx becomes the response.
+    func redirect(from response: HTTPURLResponse, to proposed: URLRequest) -> URLRequest? {
+        lock.lock(); defer { lock.unlock() }
+        redirectCount += 1
+        guard redirectCount <= 10 else {
+            failure = failure ?? TransferError.tooManyRedirects(redirectCount)
+            return nil
+        }
+        guard let target = proposed.url else { return nil }
+        let sameOrigin = target.origin == request.url.origin
+        switch request.redirects {
+        case .never:
+            return nil
+        case .stopAtCrossOrigin where !sameOrigin:
+            return nil
+        case .follow, .stopAtCrossOrigin:
+            var next = proposed
+            if !sameOrigin || authorizationDropped {
+                authorizationDropped = true
+                next.setValue(nil, forHTTPHeaderField: "Authorization")
+            } else if let token = request.headers.first(where: { $0.key.lowercased() == "authorization" }) {
+                // Some URLSession versions drop custom headers on redirect; same origin keeps it.
+                next.setValue(token.value, forHTTPHeaderField: "Authorization")
+            }
+            // A redirected POST must not turn into a body-less GET to a third party.
+            if request.method == "HEAD" { next.httpMethod = "HEAD" }
+            return next
+        }
+    }
+
+    func fail(_ error: any Error) {
+        lock.lock(); defer { lock.unlock() }
+        if failure == nil { failure = error }
+    }
+
+    func complete(with transportError: (any Error)?) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        let result: Result<HTTPClient.StreamResult, any Error>
+        if let failure {
+            result = .failure(failure)
+        } else if cancelled {
+            result = .failure(CancellationError())
+        } else if let transportError {
+            result = .failure(Self.classify(transportError, idleTimeout: request.idleTimeout))
+        } else if let head {
+            result = .success(.init(head: head, errorBody: head.isSuccess ? nil : errorBody))
+        } else {
+            result = .failure(TransferError.network("the server closed the connection without a response"))
+        }
+        lock.unlock()
+        continuation?.resume(with: result)
+    }
+
+    private static func classify(_ error: any Error, idleTimeout: TimeInterval) -> any Error {
+        guard let urlError = error as? URLError else { return TransferError.network("\(error)") }
+        switch urlError.code {
+        case .cancelled: return CancellationError()
+        case .timedOut: return TransferError.stalled(seconds: idleTimeout)
+        case .unsupportedURL, .badURL: return TransferError.unsupportedURL(urlError.failingURL?.absoluteString ?? "")
+        case .httpTooManyRedirects, .redirectToNonExistentLocation: return TransferError.tooManyRedirects(10)
+        default: return TransferError.network(urlError.localizedDescription)
+        }
+    }
+}
+
+/// Routes URLSession's delegate callbacks to the state of each task.
+final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var states: [Int: TaskState] = [:]
+
+    func register(_ state: TaskState, for task: URLSessionTask) {
+        lock.lock(); defer { lock.unlock() }
+        states[task.taskIdentifier] = state
+    }
+
+    private func state(for task: URLSessionTask) -> TaskState? {
+        lock.lock(); defer { lock.unlock() }
+        return states[task.taskIdentifier]
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+        let wanted = state(for: dataTask)?.receive(response: response) ?? false
+        completionHandler(wanted ? .allow : .cancel)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        if state(for: dataTask)?.receive(data: data) == false {
+            dataTask.cancel()
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        completionHandler(state(for: task)?.redirect(from: response, to: request))
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        lock.lock()
+        let state = states.removeValue(forKey: task.taskIdentifier)
+        lock.unlock()
+        state?.complete(with: error)
+    }
+}
