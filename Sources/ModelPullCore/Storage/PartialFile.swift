@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file being downloaded, written with `pwrite` at explicit offsets so that parallel ranges
+/// and resumed transfers never depend on a shared file position. It lives under a name no
+/// reader trusts until `commit(to:)` renames it into place.
+public final class PartialFile: @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+    private var isClosed = false
+
+    /// Opens (creating if needed) the file at `path` without truncating it, so bytes from an
+    /// earlier run are kept for resuming.
+    public init(path: String) throws(DownloadFailure) {
+        self.path = path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StorageFailure.from(errno: errno, doing: "open", path: path) }
+        fd = descriptor
+    }
+
+    deinit { close() }
+
+    public var size: Int64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return 0 }
+        return Int64(info.st_size)
+    }
+
+    /// Writes all of `data` at `offset`, retrying short writes and EINTR.
+    public func write(_ data: Data, at offset: Int64) throws(DownloadFailure) {
+        var failure: DownloadFailure?
+        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            guard let base = buffer.baseAddress else { return }
+            var written = 0
+            while written < buffer.count {
+                let result = pwrite(fd, base + written, buffer.count - written, off_t(offset + Int64(written)))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = StorageFailure.from(errno: errno, doing: "write", path: path)
+                    return
+                }
+                written += result
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    public func truncate(to length: Int64) throws(DownloadFailure) {
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            throw StorageFailure.from(errno: errno, doing: "truncate", path: path)
+        }
+    }
+
+    /// Reads the bytes already on disk in order, for hashing the prefix of a resumed file.
+    public func readSequentially(upTo length: Int64, chunkSize: Int = 1 << 20,
+                                 _ body: (UnsafeRawBufferPointer) -> Void) throws(DownloadFailure) {
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var offset: Int64 = 0
+        while offset < length {
+            let want = Int(min(Int64(chunkSize), length - offset))
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw StorageFailure.from(errno: errno, doing: "read", path: path)
+            }
+            if got == 0 { break }
+            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0.prefix(got))) }
+            offset += Int64(got)
+        }
+    }
+
+    public func sync() {
+        fsync(fd)
+    }
+
+    /// Flushes and renames the file to its final name in one atomic step.
+    public func commit(to finalPath: String) throws(DownloadFailure) {
+        sync()
+        guard rename(path, finalPath) == 0 else {
+            throw StorageFailure.from(errno: errno, doing: "rename into place", path: finalPath)
+        }
+        close()
+    }
+
+    /// Deletes the file (bad bytes must not be resumed).
+    public func discard() {
+        close()
+        unlink(path)
+    }
+
+    public func close() {
+        lock.lock(); defer { lock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        closeDescriptor(fd)
+    }
+}
+
+#if canImport(Glibc)
+private func closeDescriptor(_ fd: Int32) { _ = Glibc.close(fd) }
+#else
+private func closeDescriptor(_ fd: Int32) { _ = Darwin.close(fd) }
+#endif
+
+/// Turns an errno into the failure a client sees: ENOSPC and EDQUOT are `disk_full`.
+public enum StorageFailure {
+    public static func from(errno code: Int32, doing action: String, path: String) -> DownloadFailure {
+        let reason = String(cString: strerror(code))
+        if code == ENOSPC || code == EDQUOT {
+            return DownloadFailure(.diskFull,
+                "The disk is full: could not \(action) \(path) (\(reason)). Free some space and retry; the bytes downloaded so far are kept.",
+                retryable: false)
+        }
+        return DownloadFailure(.storage, "Could not \(action) \(path): \(reason).", retryable: false)
+    }
+}

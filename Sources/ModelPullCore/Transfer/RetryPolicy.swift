@@ -1,0 +1,50 @@
+import Foundation
+
+/// When to try again and how long to wait. Failures are counted only while no progress is made:
+/// a flaky link that drops every few hundred megabytes still finishes, a dead one does not.
+public struct RetryPolicy: Sendable {
+    public var maxConsecutiveFailures: Int
+    public var baseDelay: Double
+    public var maxDelay: Double
+    /// A `Retry-After` longer than this ends the download as `rate_limited` instead of sleeping.
+    public var maxRetryAfter: Double
+
+    public init(maxConsecutiveFailures: Int = 6, baseDelay: Double = 0.25, maxDelay: Double = 8,
+                maxRetryAfter: Double = 60) {
+        self.maxConsecutiveFailures = maxConsecutiveFailures
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.maxRetryAfter = maxRetryAfter
+    }
+
+    public static let standard = RetryPolicy()
+
+    /// Exponential backoff with jitter for the `attempt`-th consecutive failure (1-based).
+    public func delay(forAttempt attempt: Int) -> Double {
+        let exponential = min(maxDelay, baseDelay * pow(2, Double(max(0, attempt - 1))))
+        return exponential * Double.random(in: 0.75...1.0)
+    }
+
+    /// Statuses that a later attempt can cure.
+    public static func isRetryable(status: Int) -> Bool {
+        [408, 425, 429, 500, 502, 503, 504].contains(status)
+    }
+
+    /// Reads `Retry-After` (seconds or an HTTP date) or the IETF `RateLimit` header's `t=`.
+    public static func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Double? {
+        if let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces) {
+            if let seconds = Double(value) { return max(0, seconds) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = formatter.date(from: value) { return max(0, date.timeIntervalSince(now)) }
+        }
+        if let rateLimit = headers["RateLimit"] {
+            for part in rateLimit.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces)
+                if pair.hasPrefix("t="), let seconds = Double(pair.dropFirst(2)) { return seconds + 1 }
+            }
+        }
+        return nil
+    }
+}
