@@ -1,4 +1,11 @@
 import Foundation
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The streaming shape every hasher in this module shares, so transfer code can feed bytes as
 /// they arrive from the network without caring whether the provider promised a SHA-256 or a
@@ -18,6 +25,26 @@ extension IncrementalHasher {
 
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds a whole file, e.g. to re-verify a file already on disk. Reads 1 MiB at a time into
+    /// one reused buffer: a fresh `Data` per chunk costs page faults that showed up as ~20% of
+    /// the time on large files. Throws what `FileHandle` throws, or the `POSIXError` of `read`.
+    public mutating func update(contentsOf url: URL) throws {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(handle.fileDescriptor, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            } else if count == 0 {
+                return
+            } else if errno != EINTR {
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+        }
     }
 }
 
