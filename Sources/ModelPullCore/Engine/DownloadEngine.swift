@@ -265,3 +265,22 @@ public actor DownloadEngine {
     }
 }
 
+
+extension DownloadEngine {
+    public var providerNames: [String] { registry.names }
+
+    /// Every provider with its availability, checked concurrently (an Ollama probe must not
+    /// hold up the others).
+    public func providerStatus() async -> [(name: String, summary: String, availability: ProviderAvailability)] {
+        let providers = registry.providers
+        let context = self.context
+        return await withTaskGroup(of: (Int, ProviderAvailability).self) { group in
+            for (index, provider) in providers.enumerated() {
+                group.addTask { (index, await provider.availability(in: context)) }
+            }
+            var results = [ProviderAvailability?](repeating: nil, count: providers.count)
+            for await (index, availability) in group { results[index] = availability }
+            return providers.indices.map { (providers[$0].name, providers[$0].summary, results[$0]!) }
+        }
+    }
+}

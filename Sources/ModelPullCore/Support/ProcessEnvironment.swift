@@ -31,8 +31,30 @@ public struct ProcessEnvironment: Sendable {
     }
 }
 
-public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
-    case error, warning, info, debug, trace
+/// Log verbosity. A logger set to `info` emits `error`, `warning` and `info`; `off` emits nothing.
+public enum LogLevel: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
+    case off = 0, error, warning, info, debug, trace
+
+    /// Parses "off", "error", "warning" (or "warn"), "info", "debug", "trace", any case.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "warn": self = .warning
+        case let lowered:
+            guard let level = LogLevel.allCases.first(where: { $0.description == lowered }) else { return nil }
+            self = level
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .off: return "off"
+        case .error: return "error"
+        case .warning: return "warning"
+        case .info: return "info"
+        case .debug: return "debug"
+        case .trace: return "trace"
+        }
+    }
 
     public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -1,0 +1,130 @@
+import ModelPullCore
+
+/// `models/download`: a long request. Progress goes out as `downloads/progress` notifications;
+/// the answer comes when the job ends, after its terminal notification.
+enum DownloadMethod {
+    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
+        let request = try parse(params)
+        let stream = ProgressStream(server: server, requestId: id)
+        let subscription: DownloadEngine.Subscription
+        do {
+            subscription = try await server.engine.submit(request) { stream.send($0) }
+        } catch {
+            throw RPCError.application(error, provider: request.provider, model: request.model)
+        }
+        if server.registry.register(subscription, for: id) {
+            await server.engine.cancel(subscription)
+        }
+        let completion = await server.engine.completion(of: subscription)
+        switch completion.outcome {
+        case .success(let result):
+            return WireEncoding.result(completion, result)
+        case .failure(let failure):
+            throw RPCError.application(failure, downloadId: completion.downloadId,
+                                       provider: request.provider, model: request.model)
+        }
+    }
+
+    static func parse(_ params: JSONValue?) throws(RPCError) -> DownloadRequest {
+        var reader = try ParamsReader(params)
+        let provider = try reader.requiredString("provider")
+        let model = try reader.requiredString("model")
+        var request = DownloadRequest(provider: provider, model: model)
+        request.revision = try reader.string("revision")
+        request.include = try reader.strings("include") ?? []
+        request.exclude = try reader.strings("exclude") ?? []
+        request.token = try reader.string("token")
+        request.baseURL = try reader.string("baseUrl")
+        request.cacheDir = try reader.string("cacheDir")
+        request.localDir = try reader.string("localDir")
+        request.connections = try reader.integer("connections", in: 1...64).map(Int.init)
+        request.sha256 = try reader.string("sha256")
+        if let sha = request.sha256, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
+            throw .invalidParams(field: "params.sha256", expected: "64 hexadecimal characters", received: "\(sha.count) characters")
+        }
+        request.fileName = try reader.string("fileName")
+        request.stallSeconds = try reader.positiveNumber("stallSeconds")
+        request.insecure = try reader.bool("insecure") ?? false
+        try reader.rejectUnknownFields()
+        return request
+    }
+}
+
+/// Sends one request's view of a job as `downloads/progress`. Notifications of one status may
+/// be coalesced by the writer when the client reads slowly; a status change starts a new
+/// coalescing key so it is never merged with what came before it (order and monotonicity hold).
+final class ProgressStream: @unchecked Sendable {
+    private let server: RPCServer
+    private let requestId: RequestID
+    private var lastStatus: DownloadStatus?
+    private var epoch = 0
+
+    init(server: RPCServer, requestId: RequestID) {
+        self.server = server
+        self.requestId = requestId
+    }
+
+    /// Called by `JobProgress` under its lock, so calls never overlap.
+    func send(_ snapshot: ProgressSnapshot) {
+        if snapshot.status != lastStatus {
+            epoch += 1
+            lastStatus = snapshot.status
+        }
+        let key = snapshot.status.isTerminal ? nil : "progress:\(requestId):\(epoch)"
+        server.notify("downloads/progress", params: WireEncoding.progress(snapshot, requestId: requestId),
+                      coalescingKey: key)
+    }
+}
+
+/// `downloads/list`: the jobs running or queued now.
+enum DownloadsListMethod {
+    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
+        try ParamsReader(params).rejectUnknownFields()
+        let jobs = await server.engine.list()
+        return ["downloads": .array(jobs.map { job in
+            var entry: JSONObject = [
+                "downloadId": .string(job.downloadId),
+                "provider": .string(job.provider),
+                "model": .string(job.model),
+                "status": .string(job.snapshot.status.rawValue),
+                "requestIds": .array(server.registry.requestIds(for: job.downloadId).map(\.json)),
+                "downloadedBytes": .integer(job.snapshot.downloadedBytes),
+            ]
+            if let total = job.snapshot.totalBytes { entry["totalBytes"] = .integer(total) }
+            if let percent = job.snapshot.percent { entry["percent"] = .double((percent * 100).rounded() / 100) }
+            if let file = job.snapshot.file { entry["file"] = .string(file) }
+            entry["startedAt"] = .string(WireEncoding.iso8601(job.startedAt))
+            return .object(entry)
+        })]
+    }
+}
+
+/// `downloads/cancel`: cancels a job for every request attached to it.
+enum DownloadsCancelMethod {
+    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
+        var reader = try ParamsReader(params)
+        let downloadId = try reader.requiredString("downloadId")
+        try reader.rejectUnknownFields()
+        guard let status = await server.engine.cancel(downloadId: downloadId) else {
+            throw RPCError.application(DownloadFailure(.notFound,
+                "No running or queued download has id '\(downloadId)'. downloads/list shows the current ones."))
+        }
+        return ["downloadId": .string(downloadId), "cancelled": true, "status": .string(status.rawValue)]
+    }
+}
+
+/// `providers/list`: every provider this build knows, and whether it can serve now.
+enum ProvidersListMethod {
+    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
+        try ParamsReader(params).rejectUnknownFields()
+        let entries = await server.engine.providerStatus()
+        return ["providers": .array(entries.map { name, summary, availability in
+            var entry: JSONObject = ["name": .string(name), "available": .bool(availability.available),
+                                     "description": .string(summary)]
+            if let reason = availability.reason { entry["reason"] = .string(reason) }
+            if let version = availability.version { entry["version"] = .string(version) }
+            if let baseURL = availability.baseURL { entry["baseUrl"] = .string(baseURL) }
+            return .object(entry)
+        })]
+    }
+}

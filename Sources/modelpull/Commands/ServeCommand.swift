@@ -1,0 +1,50 @@
+import Foundation
+import ModelPullCore
+import ModelPullRPC
+
+/// `modelpull serve`: JSON-RPC on stdin/stdout until EOF, a signal, `exit`, or the parent dies.
+enum ServeCommand {
+    static func run(_ options: ServeOptions) -> Never {
+        let protocolFD: Int32
+        do {
+            protocolFD = try StdoutGuard.claimProtocolOutput()
+        } catch {
+            Console.error("modelpull: cannot set up stdout: \(error)")
+            exit(1)
+        }
+        let logger = Logger(level: options.logLevel)
+        let log = LogSink { level, message in logger.log(level, message) }
+        let output = OutputWriter(fd: protocolFD, framing: options.framing.fixedFraming)
+        let engine = DownloadEngine(registry: ProviderCatalog.registry(), context: ProviderCatalog.context(log: log),
+                                    maxConcurrent: options.maxConcurrent)
+        let server = RPCServer(
+            engine: engine, output: output,
+            configuration: ServerConfiguration(maxConcurrent: options.maxConcurrent),
+            log: log,
+            onExit: { code in
+                _ = output.flush(timeout: 0.4)
+                exit(code)
+            })
+        output.setOnPeerGone { reason in
+            log(.warning, "stdout is gone (\(reason)); ending")
+            Task { await server.end(reason: "stdout closed") }
+        }
+
+        let reader = StdinReader(
+            framing: options.framing,
+            onFramingDetected: { output.setFraming($0) },
+            onEvent: { server.receive($0) },
+            onEnd: { end in Task { await server.end(reason: "stdin \(end)") } })
+        let signals = SignalHandlers { number in
+            Task { await server.end(reason: "signal \(number)") }
+        }
+        let parent = ParentWatch {
+            Task { await server.end(reason: "parent process exited") }
+        }
+        log(.info, "modelpull \(ServerConfiguration.serverVersion) serving (framing \(options.framing.rawValue), max \(options.maxConcurrent) concurrent)")
+        reader.start()
+        withExtendedLifetime((signals, parent)) {
+            dispatchMain()
+        }
+    }
+}
