@@ -69,7 +69,8 @@ final class ProtocolTests: XCTestCase {
         server.send(wrongType, invalid: true)
         let data = try XCTUnwrap(server.nextMessage()?.errorData)
         XCTAssertEqual(data["field"] as? String, "params.provider")
-        XCTAssertEqual(data["expected"] as? String, "a non-empty string")
+        XCTAssertEqual(data["expected"] as? String, "a string")
+        XCTAssertEqual(data["received"] as? String, "integer")
 
         server.request(100, "hello")
         XCTAssertNotNil(server.response(to: 100).response?.resultObject, "still serving")

@@ -153,7 +153,7 @@ final class FramingTests: XCTestCase {
             ("Garbage line\r\n\r\n", "header line without ':' (Garbage line)"),
         ]
         for (header, problem) in cases {
-            let decoded = decode(header + lspFrame("{}"))
+            let decoded = decode(header + lspFrame("{}"), choice: .lsp)
             XCTAssertEqual(decoded.events, [.malformedHeader(problem), message("{}")], header)
         }
     }
@@ -183,7 +183,12 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(decode("\u{FEFF}  \n{}\n").mode, .ndjson)
         XCTAssertEqual(decode("\u{FEFF}  \n{}\n").events, [message("{}")])
         XCTAssertEqual(decode("[1]\n").mode, .ndjson)
-        XCTAssertEqual(decode("\u{1}junk\n").mode, .ndjson, "anything that is not a letter means NDJSON")
+        XCTAssertEqual(decode("\u{1}junk\n").mode, .ndjson, "anything that is not a Content- header means NDJSON")
+        XCTAssertEqual(decode("garbage\n{}\n").events, [message("garbage"), message("{}")],
+                       "a garbage first line stays NDJSON so it can be answered with a parse error")
+        XCTAssertEqual(decode("content-length: 2\r\n\r\n{}").mode, .lsp, "header names are case-insensitive")
+        XCTAssertEqual(decode([Array("Cont".utf8), Array("ent-Length: 2\r\n\r\n{}".utf8)]).events, [message("{}")],
+                       "detection waits for enough bytes to tell")
         XCTAssertEqual(decode("42\n").events, [message("42")])
         XCTAssertEqual(decode(" \n\r\n  ").mode, nil, "whitespace alone decides nothing")
         XCTAssertEqual(decode("").mode, nil)

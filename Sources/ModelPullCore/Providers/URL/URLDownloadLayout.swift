@@ -46,7 +46,9 @@ extension Decodable where Self: Encodable {
             let data = try JSONEncoder().encode(self)
             let temporary = path + ".tmp"
             try data.write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw StorageFailure.from(errno: errno, doing: "rename", path: path) }
+        } catch let failure as DownloadFailure {
+            throw failure
         } catch {
             throw DownloadFailure(.storage, "Cannot write \(path): \(error.localizedDescription)", retryable: false)
         }
