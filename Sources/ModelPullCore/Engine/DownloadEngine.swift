@@ -269,6 +269,8 @@ public actor DownloadEngine {
 extension DownloadEngine {
     public var providerNames: [String] { registry.names }
 
+    public var registeredProviders: [any Provider] { registry.providers }
+
     /// Every provider with its availability, checked concurrently (an Ollama probe must not
     /// hold up the others).
     public func providerStatus() async -> [(name: String, summary: String, availability: ProviderAvailability)] {

@@ -7,6 +7,8 @@ enum Methods {
         "models/download": DownloadMethod.handle,
         "downloads/list": DownloadsListMethod.handle,
         "downloads/cancel": DownloadsCancelMethod.handle,
+        "models/list": ModelsListMethod.handle,
+        "models/delete": ModelsDeleteMethod.handle,
         "providers/list": ProvidersListMethod.handle,
         "rpc.discover": DiscoverMethod.handle,
         "shutdown": ShutdownMethod.handle,

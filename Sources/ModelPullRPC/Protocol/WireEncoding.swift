@@ -76,7 +76,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    private static func detail(_ value: DownloadFailure.DetailValue) -> JSONValue {
+    static func detail(_ value: DownloadFailure.DetailValue) -> JSONValue {
         switch value {
         case .string(let text): return .string(text)
         case .int(let number): return .integer(number)
