@@ -4,6 +4,9 @@ import ModelPullRPC
 
 // Entry point: parse the command line and hand over to the command. Nothing here writes to
 // stdout except `schema`, `--version` and `--help`, which are for people.
+
+// Read first, so a parent that dies while we start up is still noticed.
+let parentAtLaunch = getppid()
 let command: Command
 do {
     command = try Command.parse(Array(CommandLine.arguments.dropFirst()))
@@ -14,7 +17,7 @@ do {
 
 switch command {
 case .serve(let options):
-    ServeCommand.run(options)
+    ServeCommand.run(options, parentAtLaunch: parentAtLaunch)
 case .pull(let options):
     PullCommand.run(options)
 case .schema(let path):

@@ -106,12 +106,17 @@ final class ProtocolTests: XCTestCase {
     }
 
     func testLSPFramingIsDetectedAndUsedForReplies() throws {
-        let server = try ModelPullProcess()
+        let server = try ModelPullProcess(recordTranscript: false)
         let body = #"{"jsonrpc":"2.0","id":1,"method":"hello"}"#
         server.writeRaw(Data("Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
         let header = try XCTUnwrap(server.nextLine())
         XCTAssertTrue(header.hasPrefix("Content-Length: "), header)
         XCTAssertEqual(server.nextLine(), "\r")
+        server.closeStdin()
+        // LSP bodies end without a newline: the body is what remains at EOF.
+        let reply = try XCTUnwrap(server.nextLine())
+        XCTAssertEqual(Int(header.dropFirst("Content-Length: ".count).dropLast()), reply.utf8.count)
+        XCTAssertEqual(WireMessage(line: reply)?.resultObject?["protocolVersion"] as? String, "1.0")
     }
 
     func testProvidersListMarksUnbuiltProvidersUnavailable() throws {

@@ -62,7 +62,8 @@ public final class ModelPullProcess: @unchecked Sendable {
         return Bundle.main.bundleURL.appendingPathComponent("modelpull")
     }
 
-    public init(arguments: [String] = [], environment: [String: String] = [:], transcriptName: String? = nil,
+    /// `recordTranscript: false` for sessions whose output is not NDJSON (LSP framing tests).
+    public init(arguments: [String] = [], environment: [String: String] = [:], recordTranscript: Bool = true,
                 function: String = #function) throws {
         process.executableURL = Self.binaryURL
         process.arguments = arguments
@@ -74,7 +75,7 @@ public final class ModelPullProcess: @unchecked Sendable {
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        transcript = TranscriptRecorder(name: transcriptName ?? function)
+        transcript = recordTranscript ? TranscriptRecorder(name: function) : nil
         try process.run()
         startReading()
     }

@@ -4,7 +4,7 @@ import ModelPullRPC
 
 /// `modelpull serve`: JSON-RPC on stdin/stdout until EOF, a signal, `exit`, or the parent dies.
 enum ServeCommand {
-    static func run(_ options: ServeOptions) -> Never {
+    static func run(_ options: ServeOptions, parentAtLaunch: pid_t) -> Never {
         let protocolFD: Int32
         do {
             protocolFD = try StdoutGuard.claimProtocolOutput()
@@ -38,7 +38,7 @@ enum ServeCommand {
         let signals = SignalHandlers { number in
             Task { await server.end(reason: "signal \(number)") }
         }
-        let parent = ParentWatch {
+        let parent = ParentWatch(original: parentAtLaunch) {
             Task { await server.end(reason: "parent process exited") }
         }
         log(.info, "modelpull \(ServerConfiguration.serverVersion) serving (framing \(options.framing.rawValue), max \(options.maxConcurrent) concurrent)")

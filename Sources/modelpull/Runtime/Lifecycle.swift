@@ -28,8 +28,10 @@ final class SignalHandlers: @unchecked Sendable {
 final class ParentWatch: @unchecked Sendable {
     private let timer: DispatchSourceTimer
 
-    init(interval: DispatchTimeInterval = .milliseconds(250), onParentDeath: @escaping @Sendable () -> Void) {
-        let original = getppid()
+    /// `original` is the parent read as early as possible at launch, so a parent that dies while
+    /// we start up is still noticed.
+    init(original: pid_t, interval: DispatchTimeInterval = .milliseconds(250),
+         onParentDeath: @escaping @Sendable () -> Void) {
         timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler {

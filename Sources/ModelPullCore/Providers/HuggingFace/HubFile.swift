@@ -1,0 +1,44 @@
+import Foundation
+
+/// One file of a Hub repo at a commit, as the tree listing describes it. Sizes and digests come
+/// from the listing, so totals are exact before the first byte and every file can be verified.
+struct HubFile: Sendable, Hashable {
+    /// Path in the repo, `/`-separated, already checked by `SafePath`.
+    var path: String
+    var size: Int64
+    /// The git blob id (SHA-1 of the git object); for LFS files it names the pointer, not the content.
+    var blobId: String
+    /// The content's SHA-256, for LFS (and Xet) files.
+    var lfsSHA256: String?
+
+    /// What huggingface_hub names the blob after: the SHA-256 for LFS files, the git blob id
+    /// otherwise. It is also the digest the content must have.
+    var etag: String { lfsSHA256 ?? blobId }
+
+    var isLFS: Bool { lfsSHA256 != nil }
+
+    var digestAlgorithm: FileSink.DigestAlgorithm {
+        isLFS ? .sha256 : .gitBlobSHA1(byteCount: size)
+    }
+
+    /// A file known only from a cached blob name (offline, no listing): the name is the etag.
+    static func fromCachedBlob(path: String, etag: String, size: Int64) -> HubFile {
+        etag.count == 64
+            ? HubFile(path: path, size: size, blobId: "", lfsSHA256: etag)
+            : HubFile(path: path, size: size, blobId: etag, lfsSHA256: nil)
+    }
+}
+
+enum HexString {
+    static func isHex(_ text: String, length: Int) -> Bool {
+        text.utf8.count == length && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+        }
+    }
+
+    /// A full commit id: what `refs/*` hold and snapshots are named after.
+    static func isCommit(_ text: String) -> Bool { isHex(text, length: 40) }
+
+    /// A blob name: a 40-hex git id or a 64-hex SHA-256.
+    static func isEtag(_ text: String) -> Bool { isHex(text, length: 40) || isHex(text, length: 64) }
+}

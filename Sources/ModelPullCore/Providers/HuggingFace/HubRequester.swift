@@ -1,0 +1,53 @@
+import Foundation
+
+/// Sends one small Hub request (API JSON, a `/resolve` HEAD) with the retry rules huggingface_hub
+/// uses: 408/429/5xx and dropped connections are retried with backoff; `Retry-After` and the
+/// `RateLimit` header's reset time are honoured. The last answer is returned as is so the caller
+/// can give it a meaning; only transport failures that never cleared are thrown.
+struct HubRequester: Sendable {
+    let http: HTTPClient
+    let retry: RetryPolicy
+    let endpoint: URL
+    let onRetry: @Sendable (String) -> Void
+
+    func send(_ request: HTTPRequest, maxBodyBytes: Int = 32 << 20) async throws -> HTTPResponse {
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            let reason: String
+            var wait: Double?
+            do {
+                let response = try await http.send(request, maxBodyBytes: maxBodyBytes)
+                guard RetryPolicy.isRetryable(status: response.status) else { return response }
+                if let after = RetryPolicy.retryAfter(response.headers) {
+                    // Longer than we are willing to sleep: the caller reports rate_limited with it.
+                    if after > retry.maxRetryAfter { return response }
+                    wait = after
+                }
+                failures += 1
+                if failures >= retry.maxConsecutiveFailures { return response }
+                reason = "the Hub answered HTTP \(response.status)"
+            } catch let error as TransferError {
+                switch error {
+                case .stalled(let seconds):
+                    reason = "no answer for \(Int(seconds)) s"
+                case .network(let why):
+                    reason = "the connection failed (\(why))"
+                case .truncated, .protocolViolation:
+                    reason = "the answer was cut short"
+                case .responseTooLarge(let limit):
+                    throw DownloadFailure(.upstream,
+                        "The Hub's answer from \(request.url.redactedForLogs) is larger than \(ByteFormat.string(Int64(limit))); is the endpoint a Hub?",
+                        retryable: false)
+                case .tooManyRedirects, .unsupportedURL:
+                    throw DownloadFailure(.upstream, "Cannot fetch \(request.url.redactedForLogs): \(error).", retryable: false)
+                }
+                failures += 1
+                if failures >= retry.maxConsecutiveFailures { throw HubFailures.unreachable(endpoint, reason: reason) }
+            }
+            let delay = wait ?? retry.delay(forAttempt: failures)
+            onRetry("Retrying in \(String(format: "%.1f", delay)) s: \(reason) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
+            try await Task.sleep(for: .seconds(delay))
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One repo in the huggingface_hub cache, laid out exactly as the Python library lays it out so
+/// that huggingface_hub, transformers and mlx-lm load what we write, offline, and we reuse what
+/// they wrote:
+///
+///     {cache}/CACHEDIR.TAG
+///     {cache}/.locks/models--{org}--{name}/{etag}.lock        flock, shared with Python
+///     {cache}/models--{org}--{name}/blobs/{etag}               verified content, renamed into place
+///     {cache}/models--{org}--{name}/blobs/{etag}.modelpull.partial   our resumable bytes
+///     {cache}/models--{org}--{name}/snapshots/{commit}/{path}  relative symlink to ../../blobs/{etag}
+///     {cache}/models--{org}--{name}/refs/{revision}            40-hex commit, no newline
+///
+/// `scan_cache_dir` looks only at `snapshots/` and `refs/` inside a repo folder, so the partial
+/// files in `blobs/` (which exist only mid-download) never make it warn.
+struct HubCacheRepo: Sendable {
+    static let partialSuffix = ".modelpull.partial"
+    static let cacheDirTag = "Signature: 8a477f597d28d172789f06886806bc55\n"
+        + "# This file is a cache directory tag created by huggingface_hub.\n"
+        + "# For information about cache directory tags, see:\n"
+        + "#\thttps://bford.info/cachedir/\n"
+
+    let cacheRoot: String
+    let repoId: String
+
+    /// `models--org--name`, as `repo_folder_name` builds it.
+    static func folderName(for repoId: String) -> String {
+        "models--" + repoId.replacingOccurrences(of: "/", with: "--")
+    }
+
+    /// The repo id back from a folder name; nil for anything that is not a model repo folder.
+    static func repoId(fromFolder name: String) -> String? {
+        guard name.hasPrefix("models--") else { return nil }
+        let id = name.dropFirst("models--".count).replacingOccurrences(of: "--", with: "/")
+        return id.isEmpty ? nil : id
+    }
+
+    var directory: String { join(cacheRoot, Self.folderName(for: repoId)) }
+    var blobsDirectory: String { join(directory, "blobs") }
+    var snapshotsDirectory: String { join(directory, "snapshots") }
+    var refsDirectory: String { join(directory, "refs") }
+    var locksDirectory: String { join(cacheRoot, ".locks/" + Self.folderName(for: repoId)) }
+
+    func blobPath(_ etag: String) -> String { join(blobsDirectory, etag) }
+    func partialPath(_ etag: String) -> String { join(blobsDirectory, etag + Self.partialSuffix) }
+    func lockPath(_ etag: String) -> String { join(locksDirectory, etag + ".lock") }
+    func snapshotDirectory(_ commit: String) -> String { join(snapshotsDirectory, commit) }
+    func snapshotPath(_ commit: String, _ file: String) -> String { join(snapshotDirectory(commit), file) }
+
+    func createDirectories() throws(DownloadFailure) {
+        for path in [blobsDirectory, snapshotsDirectory, refsDirectory, locksDirectory] {
+            try Filesystem.createDirectory(path)
+        }
+        let tag = join(cacheRoot, "CACHEDIR.TAG")
+        if !FileManager.default.fileExists(atPath: tag) {
+            // Best effort, like Python: backup tools skip the folder; nothing depends on it.
+            try? Data(Self.cacheDirTag.utf8).write(to: URL(fileURLWithPath: tag), options: .atomic)
+        }
+    }
+
+    /// The blob's size when it exists (following a symlink into huggingface_hub's shared store).
+    func blobSize(_ etag: String) -> Int64? {
+        Filesystem.regularFileSize(blobPath(etag))
+    }
+
+    // MARK: Refs
+
+    /// The commit a ref names. Python reads the file raw; we forgive surrounding whitespace.
+    func commit(forRef revision: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: join(refsDirectory, revision)),
+              let text = String(data: data, encoding: .utf8) else { return nil }
+        let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return HexString.isCommit(commit) ? commit : nil
+    }
+
+    /// Writes `refs/{revision}` atomically and without a trailing newline (a newline breaks
+    /// huggingface_hub's offline lookup). The temporary file lives in the repo folder, never in
+    /// `refs/`, where `scan_cache_dir` would read a leftover as a ref.
+    func writeRef(_ revision: String, commit: String) throws(DownloadFailure) {
+        let target = join(refsDirectory, revision)
+        if (try? String(contentsOfFile: target, encoding: .utf8)) == commit { return }
+        try Filesystem.createDirectory((target as NSString).deletingLastPathComponent)
+        let temporary = join(directory, ".modelpull-ref-\(UUID().uuidString).tmp")
+        do {
+            try Data(commit.utf8).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw DownloadFailure(.storage, "Cannot write \(temporary): \(error.localizedDescription)", retryable: false)
+        }
+        guard rename(temporary, target) == 0 else {
+            let failure = StorageFailure.from(errno: errno, doing: "write the ref", path: target)
+            unlink(temporary)
+            throw failure
+        }
+    }
+
+    // MARK: Snapshot links
+
+    /// Points `snapshots/{commit}/{path}` at `blobs/{etag}` with a relative symlink, as
+    /// `_create_symlink` does (`os.path.relpath`), so the cache survives being moved.
+    func link(_ path: String, etag: String, commit: String) throws(DownloadFailure) {
+        let linkPath = snapshotPath(commit, path)
+        let depth = path.split(separator: "/").count - 1
+        let target = String(repeating: "../", count: 2 + depth) + "blobs/" + etag
+        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: linkPath), existing == target {
+            return
+        }
+        try Filesystem.createDirectory((linkPath as NSString).deletingLastPathComponent)
+        unlink(linkPath)
+        guard symlink(target, linkPath) == 0 else {
+            throw StorageFailure.from(errno: errno, doing: "create the snapshot link", path: linkPath)
+        }
+    }
+
+    // MARK: Listings for offline use
+
+    /// The listing huggingface_hub 2.x caches in `trees/{commit}.json` after an online
+    /// `snapshot_download`; with it, offline requests know exactly which files are missing.
+    func cachedTree(_ commit: String) -> [HubFile]? {
+        let path = join(directory, "trees/\(commit).json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let files = object["files"] as? [String: [String: Any]] else { return nil }
+        var result: [HubFile] = []
+        for (path, info) in files {
+            guard (try? SafePath.validate(path)) != nil,
+                  let size = (info["size"] as? NSNumber)?.int64Value,
+                  let blobId = info["blob_id"] as? String else { continue }
+            let sha = info["lfs_sha256"] as? String
+            let lfsSize = (info["lfs_size"] as? NSNumber)?.int64Value
+            result.append(HubFile(path: path, size: lfsSize ?? size, blobId: blobId, lfsSHA256: sha))
+        }
+        return result
+    }
+
+    /// The files a snapshot folder holds, each known by the blob its link names.
+    func snapshotFiles(_ commit: String) -> [HubFile] {
+        let root = snapshotDirectory(commit)
+        var files: [HubFile] = []
+        for relative in Filesystem.walk(root) {
+            let full = join(root, relative)
+            guard let size = Filesystem.regularFileSize(full) else { continue }
+            let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""
+            let etag = (destination as NSString).lastPathComponent
+            guard HexString.isEtag(etag) else { continue }
+            files.append(.fromCachedBlob(path: relative, etag: etag, size: size))
+        }
+        return files
+    }
+
+    private func join(_ base: String, _ path: String) -> String {
+        (base as NSString).appendingPathComponent(path)
+    }
+}
+
+/// Small filesystem helpers shared by the Hub cache and local-folder layouts.
+enum Filesystem {
+    static func createDirectory(_ path: String) throws(DownloadFailure) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw DownloadFailure(.storage, "Cannot create the folder \(path): \(error.localizedDescription)", retryable: false)
+        }
+    }
+
+    /// Size of the regular file at `path`, following symlinks; nil when missing or not a file.
+    static func regularFileSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// Size of the entry itself (a symlink counts as its own few bytes, not its target).
+    static func ownSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    static func modificationDate(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+
+    /// Relative paths of every non-directory entry under `root` (symlinks included, not followed).
+    static func walk(_ root: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return [] }
+        var paths: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            var info = stat()
+            let full = (root as NSString).appendingPathComponent(relative)
+            guard lstat(full, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
+            paths.append(relative)
+        }
+        return paths.sorted()
+    }
+}
