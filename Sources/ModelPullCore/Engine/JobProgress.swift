@@ -58,7 +58,13 @@ public final class JobProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return false }
         observers[id] = observer
-        let snapshot = lastEmitted ?? makeSnapshot(now: monotonicSeconds())
+        let now = monotonicSeconds()
+        let snapshot = lastEmitted ?? makeSnapshot(now: now)
+        if lastEmitted == nil {
+            // The first subscriber's first event counts as an emission for throttling.
+            lastEmitted = snapshot
+            lastEmitTime = now
+        }
         observer(snapshot)
         return true
     }
