@@ -76,6 +76,8 @@ public final class ModelPullProcess: @unchecked Sendable {
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
         transcript = recordTranscript ? TranscriptRecorder(name: function) : nil
+        // A test that writes to a server that already exited must see EPIPE, not die of SIGPIPE.
+        ignoreBrokenPipe()
         try process.run()
         startReading()
     }
@@ -213,6 +215,10 @@ public final class ModelPullProcess: @unchecked Sendable {
             }
         }
     }
+}
+
+private func ignoreBrokenPipe() {
+    signal(SIGPIPE, SIG_IGN)
 }
 
 /// Appends `{"dir": "in"|"out", "msg": …}` lines to `$MODELPULL_TRANSCRIPT_DIR/<test>.jsonl` when

@@ -21,6 +21,10 @@ struct ParamsReader {
         return value
     }
 
+    /// No field of any method needs more: bounding them keeps a hostile 1 MB "model" out of
+    /// every message, log line and reply that would otherwise quote it.
+    static let maximumStringLength = 8192
+
     mutating func string(_ name: String, allowEmpty: Bool = false) throws(RPCError) -> String? {
         guard let raw = value(name) else { return nil }
         guard let text = raw.stringValue else {
@@ -28,6 +32,10 @@ struct ParamsReader {
         }
         if !allowEmpty && text.isEmpty {
             throw .invalidParams(field: "params.\(name)", expected: "a non-empty string", received: "\"\"")
+        }
+        guard text.utf8.count <= Self.maximumStringLength else {
+            throw .invalidParams(field: "params.\(name)", expected: "at most \(Self.maximumStringLength) bytes",
+                                 received: "\(text.utf8.count) bytes")
         }
         return text
     }

@@ -29,8 +29,10 @@ public struct RPCError: Error, Sendable, Equatable {
     }
 
     public static func methodNotFound(_ method: String) -> RPCError {
-        RPCError(code: -32601, message: "Method not found: '\(method)'. Call rpc.discover for the list of methods.",
-                 data: ["method": .string(method)])
+        // The name is the client's own text: quote a bounded prefix of it.
+        let name = method.count > 200 ? String(method.prefix(200)) + "…" : method
+        return RPCError(code: -32601, message: "Method not found: '\(name)'. Call rpc.discover for the list of methods.",
+                        data: ["method": .string(name)])
     }
 
     /// -32602 naming the field, what was expected and what arrived.
