@@ -74,7 +74,8 @@ public final class JobProgress: @unchecked Sendable {
     public func detach(_ id: Int, failure: DownloadFailure) {
         lock.lock(); defer { lock.unlock() }
         guard !closed, let observer = observers.removeValue(forKey: id) else { return }
-        var snapshot = makeSnapshot(now: monotonicSeconds())
+        // Floored like every other event: a total that grew since must not pull percent back.
+        var snapshot = makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
         snapshot.status = .cancelled
         snapshot.message = failure.message
         snapshot.failure = failure
@@ -177,7 +178,8 @@ public final class JobProgress: @unchecked Sendable {
     public func finish(_ outcome: Result<DownloadResult, DownloadFailure>) {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return }
-        var snapshot = makeSnapshot(now: monotonicSeconds())
+        // Floored like every other event: a total that grew since must not pull percent back.
+        var snapshot = makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
         snapshot.bytesPerSecond = nil
         snapshot.etaSeconds = nil
         switch outcome {

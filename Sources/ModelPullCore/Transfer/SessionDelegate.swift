@@ -12,6 +12,9 @@ final class TaskState: @unchecked Sendable {
     private let onData: @Sendable (Data) throws -> Void
 
     private var continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>?
+    /// A completion that arrived before the continuation was set (the task was cancelled before
+    /// it started and URLSession reported it at once); handed over in `setContinuation`.
+    private var earlyResult: Result<HTTPClient.StreamResult, any Error>?
     private var head: HTTPResponseHead?
     private var errorBody = Data()
     private var failure: (any Error)?
@@ -30,8 +33,15 @@ final class TaskState: @unchecked Sendable {
     }
 
     func setContinuation(_ continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        if let result = earlyResult {
+            earlyResult = nil
+            lock.unlock()
+            continuation.resume(with: result)
+            return
+        }
         self.continuation = continuation
+        lock.unlock()
     }
 
     func markCancelled() {
@@ -132,6 +142,7 @@ final class TaskState: @unchecked Sendable {
         } else {
             result = .failure(TransferError.network("the server closed the connection without a response"))
         }
+        if continuation == nil { earlyResult = result }
         lock.unlock()
         continuation?.resume(with: result)
     }

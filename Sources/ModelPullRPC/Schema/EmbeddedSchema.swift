@@ -2717,7 +2717,7 @@ public enum EmbeddedSchema {
     "baseUrl": {
       "type": "string",
       "minLength": 1,
-      "description": "Hub endpoint or Ollama server URL."
+      "description": "Hub endpoint, or the Ollama server in any form OLLAMA_HOST takes (host, host:port, URL with a proxy path); default OLLAMA_HOST, else http://127.0.0.1:11434."
     },
     "cacheDir": {
       "type": "string",
@@ -2748,7 +2748,7 @@ public enum EmbeddedSchema {
     "stallSeconds": {
       "type": "number",
       "exclusiveMinimum": 0,
-      "description": "Abort a connection that moves no bytes for this long (then retry)."
+      "description": "Seconds without progress. url, huggingface: a connection that moves no bytes for this long is aborted (then retried). ollama: the pull is reported as stalled after this long and ends as a network error after twice this long (default 60)."
     },
     "insecure": {
       "type": "boolean",
@@ -2842,6 +2842,16 @@ public enum EmbeddedSchema {
   "properties": {
     "provider": {
       "$ref": "../defs.schema.json#/$defs/Provider"
+    },
+    "cacheDir": {
+      "type": "string",
+      "minLength": 1,
+      "description": "Hub cache to list instead of the default (huggingface, mlx)."
+    },
+    "baseUrl": {
+      "type": "string",
+      "minLength": 1,
+      "description": "Ollama server to ask, in any form OLLAMA_HOST takes; default OLLAMA_HOST, else http://127.0.0.1:11434."
     }
   },
   "additionalProperties": false
@@ -3208,7 +3218,7 @@ public enum EmbeddedSchema {
           "schema": {
             "$ref": "methods/models.download.params.schema.json#/properties/baseUrl"
           },
-          "description": "Hub endpoint or Ollama server URL."
+          "description": "Hub endpoint, or the Ollama server in any form OLLAMA_HOST takes (host, host:port, URL with a proxy path); default OLLAMA_HOST, else http://127.0.0.1:11434."
         },
         {
           "name": "cacheDir",
@@ -3256,7 +3266,7 @@ public enum EmbeddedSchema {
           "schema": {
             "$ref": "methods/models.download.params.schema.json#/properties/stallSeconds"
           },
-          "description": "Abort a connection that moves no bytes for this long (then retry)."
+          "description": "Seconds without progress. url, huggingface: a connection that moves no bytes for this long is aborted (then retried). ollama: the pull is reported as stalled after this long and ends as a network error after twice this long (default 60)."
         },
         {
           "name": "insecure",
@@ -3529,6 +3539,20 @@ public enum EmbeddedSchema {
           "required": false,
           "schema": {
             "$ref": "methods/models.list.params.schema.json#/properties/provider"
+          }
+        },
+        {
+          "name": "cacheDir",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.list.params.schema.json#/properties/cacheDir"
+          }
+        },
+        {
+          "name": "baseUrl",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.list.params.schema.json#/properties/baseUrl"
           }
         }
       ],

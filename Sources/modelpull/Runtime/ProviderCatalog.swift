@@ -8,8 +8,7 @@ enum ProviderCatalog {
                                 reason: "not implemented yet in this version"),
             UnavailableProvider(name: "mlx", summary: "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)",
                                 reason: "not implemented yet in this version"),
-            UnavailableProvider(name: "ollama", summary: "Pulls through a running Ollama server",
-                                reason: "not implemented yet in this version"),
+            OllamaProvider(),
             URLProvider(),
         ])
     }

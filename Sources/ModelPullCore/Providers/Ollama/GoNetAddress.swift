@@ -36,7 +36,7 @@ enum GoNetAddress {
     static func canonicalIP(_ text: String) -> String? {
         var v4 = in_addr()
         if text.withCString({ inet_pton(AF_INET, $0, &v4) }) == 1 {
-            return format(family: AF_INET, &v4, capacity: Int(INET_ADDRSTRLEN))
+            return withUnsafePointer(to: v4) { format(family: AF_INET, UnsafeRawPointer($0), capacity: Int(INET_ADDRSTRLEN)) }
         }
         var v6 = in6_addr()
         guard text.withCString({ inet_pton(AF_INET6, $0, &v6) }) == 1 else { return nil }
@@ -44,7 +44,7 @@ enum GoNetAddress {
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
             return bytes[12...].map(String.init).joined(separator: ".")
         }
-        return format(family: AF_INET6, &v6, capacity: Int(INET6_ADDRSTRLEN))
+        return withUnsafePointer(to: v6) { format(family: AF_INET6, UnsafeRawPointer($0), capacity: Int(INET6_ADDRSTRLEN)) }
     }
 
     /// `net.JoinHostPort`: brackets a host that contains a colon (IPv6).
@@ -60,9 +60,9 @@ enum GoNetAddress {
         return value >= 0 && value <= 65535
     }
 
-    private static func format<Address>(family: Int32, _ address: inout Address, capacity: Int) -> String? {
+    private static func format(family: Int32, _ address: UnsafeRawPointer, capacity: Int) -> String? {
         var buffer = [CChar](repeating: 0, count: capacity)
-        guard inet_ntop(family, &address, &buffer, socklen_t(capacity)) != nil else { return nil }
-        return String(cString: buffer)
+        guard inet_ntop(family, address, &buffer, socklen_t(capacity)) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

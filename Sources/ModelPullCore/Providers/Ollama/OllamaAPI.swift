@@ -27,7 +27,7 @@ struct OllamaAPI: Sendable {
         guard let url = endpoint.url("/api/pull"),
               let body = try? JSONEncoder().encode(Body(model: model, insecure: insecure ? true : nil)) else { return nil }
         return HTTPRequest(url: url, method: "POST", headers: headers(json: true, accept: "application/x-ndjson"),
-                           body: body, redirects: .never, idleTimeout: max(3600, 4 * stallSeconds))
+                           body: body, redirects: .never, idleTimeout: min(max(3600, 4 * stallSeconds), 7 * 24 * 3600))
     }
 
     /// `GET /api/version` → the server's version.

@@ -76,40 +76,48 @@ final class OllamaPullInterpreter {
 
     private func layer(_ digest: String, status: String, total: Int64, completed: Int64) -> Bool {
         let id = OllamaLayerLedger.shortName(digest)
+        let declaredTotal = ledger.layers[digest]?.total
+        let highest = ledger.layers[digest]?.completed ?? 0
         let change = ledger.observe(digest: digest, total: total, completed: completed)
-        let label = status.isEmpty ? "Pulling \(id)" : Self.sentence(status)
-        var moved = false
-        if phase != .downloading {
-            phase = .downloading
-            message = label
-            progress.setStatus(.downloading, label)
-            moved = true
-        }
+        // Re-declaring an unchanged size would still wake the job's emitter: only when it changed.
+        let resized = declaredTotal.map { $0 != max(0, total) } ?? false
+        var text = status.isEmpty ? "Pulling \(id)" : Self.sentence(status)
+        var moved: Bool
         switch change {
         case .appeared(let reused):
+            // The total grows first, so the earlier layers' last bytes land on the larger total
+            // (percent cannot go back, so a total that grows late would pin it high).
+            progress.addFile(id, size: max(0, total))
             // Ollama pulls one layer at a time: a new digest means the earlier ones are done.
             for earlier in ledger.finishAll(except: digest) { progress.fileFinished(OllamaLayerLedger.shortName(earlier.digest)) }
-            progress.addFile(id, size: max(0, total))
             if reused {
                 progress.reuse(id, bytes: total, fileComplete: true)
-                show("Already have \(id)")
+                text = "Already have \(id)"
             } else {
                 if completed > 0 { progress.advance(id, completed: completed) }
                 if total <= 0 { progress.fileFinished(id) }
-                show(label)
             }
-            return true
+            moved = true
         case .advanced:
-            progress.addFile(id, size: max(0, total))
-            progress.advance(id, completed: completed)
-            show(label)
-            return true
+            if resized { progress.addFile(id, size: max(0, total)) }
+            // Regaining bytes lost to a part restart is activity, but not news for the client.
+            if completed > highest { progress.advance(id, completed: completed) }
+            moved = true
         case .other:
-            progress.addFile(id, size: max(0, total))
-            return moved
+            if resized { progress.addFile(id, size: max(0, total)) }
+            moved = false
         case .unchanged:
-            return moved
+            moved = false
         }
+        // The status change goes out last, so its event already carries this layer's bytes.
+        if phase != .downloading {
+            phase = .downloading
+            message = text
+            progress.setStatus(.downloading, text)
+            return true
+        }
+        if moved { show(text) }
+        return moved
     }
 
     private func finishLayers() {

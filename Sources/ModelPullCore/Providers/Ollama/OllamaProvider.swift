@@ -1,0 +1,69 @@
+import Foundation
+
+/// `provider: "ollama"`: pulls through a running Ollama server, which stores the model where
+/// `ollama run` finds it. ModelPull reads Ollama's progress stream and reports it in its own
+/// shape: layer bytes summed, never going back, one terminal event.
+///
+/// The server is the request's `baseUrl`, else `OLLAMA_HOST` (read as Ollama reads it), else
+/// http://127.0.0.1:11434. `models/list` and `models/delete` go through the same server.
+public struct OllamaProvider: Provider, LocalModelStore {
+    public let name = "ollama"
+    public let summary = "Pulls through a running Ollama server (its own store, progress summed over layers)"
+
+    /// How long providers/list waits for `/api/version` before calling the server absent.
+    static let probeTimeout: TimeInterval = 3
+
+    public init() {}
+
+    public func availability(in context: ProviderContext) async -> ProviderAvailability {
+        let endpoint = OllamaEndpoint.resolve(baseURL: nil, environment: context.environment)
+        let api = OllamaAPI(http: context.http, endpoint: endpoint, token: nil)
+        do {
+            let version = try await api.version(timeout: Self.probeTimeout)
+            return ProviderAvailability(available: true, version: version, baseURL: endpoint.description)
+        } catch let failure as DownloadFailure {
+            return ProviderAvailability(available: false, reason: failure.message, baseURL: endpoint.description)
+        } catch {
+            return ProviderAvailability(available: false, reason: "\(error)", baseURL: endpoint.description)
+        }
+    }
+
+    public func validate(_ request: DownloadRequest) throws(DownloadFailure) {
+        try Self.checkName(request.model)
+    }
+
+    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
+        let endpoint = OllamaEndpoint.resolve(baseURL: request.baseURL, environment: context.environment)
+        let api = OllamaAPI(http: context.http, endpoint: endpoint, token: request.token)
+        return try await OllamaPull(api: api, request: request, context: context).run()
+    }
+
+    // MARK: LocalModelStore
+
+    public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
+        try await api(query, context).tags().localModels
+    }
+
+    public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
+        try Self.checkName(model)
+        let api = api(query, context)
+        try await api.delete(model)
+        return DeletionResult(deleted: true,
+            message: "Deleted \(model) from Ollama at \(api.endpoint). Layers it shared with other models stay until those go too.")
+    }
+
+    // MARK: Pieces
+
+    private func api(_ query: LocalModelQuery, _ context: ProviderContext) -> OllamaAPI {
+        OllamaAPI(http: context.http, endpoint: OllamaEndpoint.resolve(baseURL: query.baseURL, environment: context.environment),
+                  token: nil)
+    }
+
+    static func checkName(_ model: String) throws(DownloadFailure) {
+        if case .failure(let problem) = OllamaModelName.parse(model) {
+            throw DownloadFailure(.invalidModel,
+                "'\(model)' is not a valid Ollama model name: \(problem.description). Use [host/][namespace/]model[:tag], like llama3.2:1b or hf.co/user/repo:Q4_K_M.",
+                retryable: false)
+        }
+    }
+}
