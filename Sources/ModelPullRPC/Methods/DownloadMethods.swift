@@ -91,7 +91,7 @@ enum DownloadsListMethod {
                 "downloadedBytes": .integer(job.snapshot.downloadedBytes),
             ]
             if let total = job.snapshot.totalBytes { entry["totalBytes"] = .integer(total) }
-            if let percent = job.snapshot.percent { entry["percent"] = .double((percent * 100).rounded() / 100) }
+            if let percent = job.snapshot.percent { entry["percent"] = .double(WireEncoding.percentFigure(percent)) }
             if let file = job.snapshot.file { entry["file"] = .string(file) }
             entry["startedAt"] = .string(WireEncoding.iso8601(job.startedAt))
             return .object(entry)

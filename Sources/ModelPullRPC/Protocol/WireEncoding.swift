@@ -11,7 +11,7 @@ enum WireEncoding {
             "status": .string(snapshot.status.rawValue),
             "message": .string(snapshot.message),
         ]
-        if let percent = snapshot.percent { object["percent"] = .double(rounded(percent, places: 2)) }
+        if let percent = snapshot.percent { object["percent"] = .double(percentFigure(percent)) }
         object["downloadedBytes"] = .integer(snapshot.downloadedBytes)
         if let total = snapshot.totalBytes { object["totalBytes"] = .integer(total) }
         if let speed = snapshot.bytesPerSecond { object["bytesPerSecond"] = .double(rounded(speed, places: 0)) }
@@ -83,6 +83,11 @@ enum WireEncoding {
         case .bool(let flag): return .bool(flag)
         case .strings(let list): return .array(list.map(JSONValue.string))
         }
+    }
+
+    /// Two decimals, rounded down: 99.9993 % of bytes is not yet 100 %, and must not say so.
+    static func percentFigure(_ percent: Double) -> Double {
+        (percent * 100).rounded(.down) / 100
     }
 
     private static func rounded(_ value: Double, places: Int) -> Double {
