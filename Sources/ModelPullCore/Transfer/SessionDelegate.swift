@@ -75,6 +75,12 @@ final class TaskState: @unchecked Sendable {
 
     func receive(data: Data) -> Bool {
         lock.lock()
+        // Once a callback refused the transfer, bytes still in flight must go nowhere (a
+        // refused download must not write a byte; URLSession may deliver a few after cancel).
+        guard failure == nil, !cancelled else {
+            lock.unlock()
+            return false
+        }
         let head = self.head
         if let head, !head.isSuccess {
             if errorBody.count < errorBodyLimit { errorBody.append(data.prefix(errorBodyLimit - errorBody.count)) }
