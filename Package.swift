@@ -13,11 +13,18 @@ let package = Package(
     ],
     targets: [
         // The engine: jobs, transfers, integrity, providers, storage. Knows nothing of JSON-RPC.
-        .target(name: "ModelPullCore"),
+        .target(name: "ModelPullCore", dependencies: ["CModelPullSHA"]),
+        // SHA-256 block functions on the CPU's SHA instructions (x86-64 SHA-NI, ARMv8 SHA2) with
+        // runtime detection: Swift cannot emit them, and hashing must keep up with the network.
+        // Per-function target attributes, so no special flags; compiles to a no-op elsewhere.
+        .target(name: "CModelPullSHA"),
         // JSON-RPC 2.0 over stdio: JSON values, framing, the ordered writer, dispatch, methods.
         .target(name: "ModelPullRPC", dependencies: ["ModelPullCore"]),
         // The executable: argument parsing, stdio wiring, signals, `serve` and `pull`.
         .executableTarget(name: "modelpull", dependencies: ["ModelPullRPC", "ModelPullCore"]),
+        // Measurements for Benchmarks/run.sh (SHA-256 throughput, spawn → hello latency), kept
+        // out of the product CLI. Not a product: `swift build --product modelpull-bench`.
+        .executableTarget(name: "modelpull-bench", dependencies: ["ModelPullCore"]),
 
         // Loopback HTTP/1.1 servers (fake Hub, fake Ollama, fault injection) and process helpers.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
