@@ -11,7 +11,13 @@ struct SpeedMeter {
     }
 
     /// Records the cumulative number of network bytes at `time` (monotonic seconds).
+    /// Called for every chunk on the hot path, so it keeps at most one sample per tenth of a
+    /// second: the window stays a few dozen entries however small the chunks are.
     mutating func record(totalBytes: Int64, at time: Double) {
+        if let last = samples.last, time - last.time < 0.1, samples.count > 1 {
+            samples[samples.count - 1].bytes = totalBytes
+            return
+        }
         samples.append((time, totalBytes))
         // Keep one sample older than the window so the rate spans the whole window.
         while samples.count > 2, samples[1].time < time - window {
