@@ -137,17 +137,17 @@ struct HubCacheRepo: Sendable {
         return result
     }
 
-    /// The files a snapshot folder holds, each known by the blob its link names.
+    /// The files a snapshot folder holds, each known by the blob its link names. A link whose
+    /// blob is gone is listed too (with size 0), so offline requests report it as missing.
     func snapshotFiles(_ commit: String) -> [HubFile] {
         let root = snapshotDirectory(commit)
         var files: [HubFile] = []
         for relative in Filesystem.walk(root) {
             let full = join(root, relative)
-            guard let size = Filesystem.regularFileSize(full) else { continue }
             let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""
             let etag = (destination as NSString).lastPathComponent
             guard HexString.isEtag(etag) else { continue }
-            files.append(.fromCachedBlob(path: relative, etag: etag, size: size))
+            files.append(.fromCachedBlob(path: relative, etag: etag, size: Filesystem.regularFileSize(full) ?? 0))
         }
         return files
     }

@@ -4,10 +4,8 @@ import ModelPullCore
 enum ProviderCatalog {
     static func registry() -> ProviderRegistry {
         ProviderRegistry([
-            UnavailableProvider(name: "huggingface", summary: "Hugging Face Hub repositories into the huggingface_hub cache",
-                                reason: "not implemented yet in this version"),
-            UnavailableProvider(name: "mlx", summary: "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)",
-                                reason: "not implemented yet in this version"),
+            HuggingFaceProvider(),
+            MLXProvider(),
             OllamaProvider(),
             URLProvider(),
         ])

@@ -40,7 +40,7 @@ enum GGUFSelector {
             let label = quantLabel(file.path)
             if seen.insert(label.uppercased()).inserted { tags.append(label) }
         }
-        return tags
+        return tags.sorted { $0.uppercased() < $1.uppercased() }
     }
 
     // MARK: Pieces
@@ -49,7 +49,7 @@ enum GGUFSelector {
         let text = Array(path.lowercased())
         let needle = Array(tag.lowercased())
         guard !needle.isEmpty, text.count >= needle.count else { return false }
-        for start in 0...(text.count - needle.count) where Array(text[start..<(start + needle.count)]) == needle {
+        for start in 0...(text.count - needle.count) where text[start..<(start + needle.count)].elementsEqual(needle) {
             let before: Character? = start > 0 ? text[start - 1] : nil
             let after: Character? = start + needle.count < text.count ? text[start + needle.count] : nil
             let boundaryBefore = before.map { "-_./".contains($0) } ?? true

@@ -16,6 +16,8 @@ protocol HubDestination: Sendable {
     func resultPath(commit: String) -> String
     /// A folder on the filesystem that will receive the bytes, for the free-space check.
     var spaceCheckPath: String { get }
+    /// Where the model lives, for messages.
+    var location: String { get }
     func prepare(commit: String) throws(DownloadFailure)
     func presence(of file: HubFile) -> HubFilePresence
     func partialPath(for file: HubFile) -> String
@@ -39,10 +41,10 @@ struct HubCacheDestination: HubDestination {
 
     func resultPath(commit: String) -> String { repo.snapshotDirectory(commit) }
     var spaceCheckPath: String { repo.blobsDirectory }
+    var location: String { repo.directory }
 
     func prepare(commit: String) throws(DownloadFailure) {
         try repo.createDirectories()
-        try Filesystem.createDirectory(repo.snapshotDirectory(commit))
     }
 
     func presence(of file: HubFile) -> HubFilePresence {
@@ -82,6 +84,7 @@ struct HubLocalDirDestination: HubDestination {
 
     func resultPath(commit: String) -> String { folder.root }
     var spaceCheckPath: String { folder.root }
+    var location: String { folder.root }
 
     func prepare(commit: String) throws(DownloadFailure) { try folder.prepare() }
 
@@ -102,7 +105,7 @@ struct HubLocalDirDestination: HubDestination {
     }
 
     func adopt(_ file: HubFile, commit: String) throws(DownloadFailure) {
-        if folder.metadata(file.path) != nil, folder.metadata(file.path)?.commit == commit { return }
+        if folder.metadata(file.path)?.commit == commit { return }
         try folder.prepareParents(of: file.path)
         try folder.writeMetadata(file.path, commit: commit, etag: file.etag)
     }

@@ -71,7 +71,7 @@ enum HubFailures {
 
         case (_, 429):
             let after = RetryPolicy.retryAfter(headers)
-            let wait = after.map { " The Hub asks to wait \(Int($0.rounded(.up))) s." } ?? ""
+            let wait = after.flatMap { $0 >= 1 ? " The Hub asks to wait \(Int($0.rounded(.up))) s." : nil } ?? ""
             return DownloadFailure(.rateLimited,
                 "The Hub kept refusing requests for '\(model)' with HTTP 429 (rate limited).\(wait) Retry later; signing in with a token raises the limits.",
                 retryAfterSeconds: after, details: details)

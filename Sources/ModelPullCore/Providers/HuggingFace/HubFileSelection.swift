@@ -72,7 +72,7 @@ struct HubFileSelection {
                 retryable: false)
         }
         throw DownloadFailure(.notFound,
-            "Model '\(model)' has no GGUF file for quant '\(reference.quantTag ?? "")'. Available: \(available.joined(separator: ", ")). Ask for one of them, like '\(model):\(available[0])'.",
+            "Model '\(model)' has no GGUF file for quant '\(reference.quantTag ?? "")'. Available: \(available.joined(separator: ", ")). Ask for one of them, like '\(model):\(available.first { $0.uppercased() == "Q4_K_M" } ?? available[0])'.",
             retryable: false, details: ["available": .strings(available)])
     }
 }

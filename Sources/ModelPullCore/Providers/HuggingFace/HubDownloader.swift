@@ -1,0 +1,156 @@
+import Foundation
+
+/// The commit and files a download will deliver, known before the first byte moves.
+struct HubPlan: Sendable {
+    var commit: String
+    var files: [HubFile]
+}
+
+/// The engine behind the `huggingface` and `mlx` providers: plan (revision → commit, listing,
+/// selection), then fetch several files at once into the cache or a local folder, then record the
+/// revision. Offline (`HF_HUB_OFFLINE=1`) the plan comes from the cache and nothing is fetched.
+struct HubDownloader: Sendable {
+    let flavor: HubFlavor
+    let fetcher: @Sendable (HTTPClient) -> RangedFetcher
+    let retry: RetryPolicy
+    /// Files fetched at once when the request does not say (`connections`).
+    static let defaultParallelFiles = 4
+
+    func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
+        let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
+        let revision = request.revision ?? HubRevision.defaultBranch
+        try HubRevision.validate(revision)
+        let settings = try HubSettings(request: request, repoId: reference.repoId, environment: context.environment)
+        let destination = settings.destination
+        let progress = context.progress
+        let selection = HubFileSelection(flavor: flavor, reference: reference, include: request.include, exclude: request.exclude)
+        let errorContext = HubErrorContext(model: reference.repoId, revision: revision, endpoint: settings.endpoint,
+                                           authenticated: settings.token != nil)
+        let requester = HubRequester(http: context.http, retry: retry, endpoint: settings.endpoint) { message in
+            progress.setMessage(message)
+        }
+        let api = HubAPI(settings: settings, requester: requester, context: errorContext)
+
+        let plan = settings.offline
+            ? try offlinePlan(reference, revision: revision, destination: destination, selection: selection)
+            : try await onlinePlan(reference, revision: revision, api: api, selection: selection, progress: progress)
+
+        context.log(.info, "\(flavor.providerName): \(reference.repoId)@\(revision) is commit \(plan.commit); \(plan.files.count) file(s), "
+            + "\(ByteFormat.string(plan.files.reduce(0) { $0 + $1.size })), into \(destination.location)\(settings.offline ? " (offline)" : "")")
+        var totals = HubFileOutcome()
+        var present: [HubFile] = []
+        var pending: [HubFile] = []
+        var partialBytes: Int64 = 0
+        for file in plan.files {
+            progress.addFile(file.path, size: file.size)
+            if destination.presence(of: file) == .complete {
+                progress.reuse(file.path, bytes: file.size, fileComplete: true)
+                totals.reused += file.size
+                present.append(file)
+            } else {
+                // Declared up front so the first progress event already counts resumable bytes.
+                let resumable = Filesystem.regularFileSize(destination.partialPath(for: file)).map { min($0, file.size) } ?? 0
+                if resumable > 0 { progress.reuse(file.path, bytes: resumable, fileComplete: false) }
+                partialBytes += resumable
+                pending.append(file)
+            }
+        }
+        // Before creating anything, so a download that cannot fit leaves no trace in the cache.
+        let needed = pending.reduce(Int64(0)) { $0 + $1.size } - partialBytes
+        try DiskSpace.ensureRoom(for: needed, at: Self.existingAncestor(of: destination.spaceCheckPath))
+        try destination.prepare(commit: plan.commit)
+        for file in present { try destination.adopt(file, commit: plan.commit) }
+
+        if !pending.isEmpty {
+            progress.setStatus(.downloading, "Downloading \(pending.count) file(s) of \(reference.repoId)"
+                + (present.isEmpty ? "" : " (\(present.count) already present)"))
+            let fileFetcher = HubFileFetcher(api: api, destination: destination, progress: progress,
+                                             fetcher: fetcher(context.http), commit: plan.commit,
+                                             idleTimeout: request.stallSeconds ?? 30, log: context.log)
+            let parallel = min(max(request.connections ?? Self.defaultParallelFiles, 1), 16)
+            totals = totals + (try await fetchAll(pending, with: fileFetcher, parallel: parallel))
+        }
+
+        progress.setStatus(.verifying, "Checking \(plan.files.count) file(s) at commit \(plan.commit.prefix(12))")
+        for file in plan.files where destination.presence(of: file) != .complete {
+            throw DownloadFailure(.storage,
+                "\(file.path) of '\(reference.repoId)' is missing from \(destination.resultPath(commit: plan.commit)) after download; another program may have removed it. Retry.",
+                retryable: true)
+        }
+        try destination.finish(commit: plan.commit, revision: revision)
+
+        return DownloadResult(
+            path: destination.resultPath(commit: plan.commit), revision: plan.commit,
+            files: plan.files.map { .init(path: $0.path, size: $0.size, sha256: $0.lfsSHA256) },
+            bytesDownloaded: totals.downloaded, bytesReused: totals.reused,
+            message: pending.isEmpty ? "All \(plan.files.count) file(s) were already present; nothing was downloaded." : nil)
+    }
+
+    // MARK: Planning
+
+    private func onlinePlan(_ reference: HubModelReference, revision: String, api: HubAPI,
+                            selection: HubFileSelection, progress: JobProgress) async throws -> HubPlan {
+        progress.setMessage("Resolving \(reference.repoId)@\(revision)")
+        let commit = try await api.resolveCommit(revision)
+        progress.setMessage("Listing the files of \(reference.repoId) at \(commit.prefix(12))")
+        let listing = try await api.listFiles(commit: commit)
+        return HubPlan(commit: commit, files: try selection.select(from: listing, commit: commit))
+    }
+
+    /// Offline, the cache is the only source: the commit from `refs/`, the files from the cached
+    /// listing (or what the snapshot holds). Complete is a success; anything missing is named.
+    private func offlinePlan(_ reference: HubModelReference, revision: String, destination: any HubDestination,
+                             selection: HubFileSelection) throws(DownloadFailure) -> HubPlan {
+        let model = reference.repoId
+        guard let commit = destination.cachedCommit(for: revision) else {
+            throw DownloadFailure(.notFound,
+                "HF_HUB_OFFLINE is set and '\(model)' at revision '\(revision)' is not in the cache (\(destination.location)). Unset HF_HUB_OFFLINE to download it.",
+                retryable: false, details: ["offline": .bool(true)])
+        }
+        let listing = destination.cachedFiles(commit: commit)
+        guard !listing.isEmpty else {
+            throw DownloadFailure(.notFound,
+                "HF_HUB_OFFLINE is set and no file of '\(model)' at commit \(commit.prefix(12)) is in the cache. Unset HF_HUB_OFFLINE to download it.",
+                retryable: false, details: ["offline": .bool(true)])
+        }
+        let files = try selection.select(from: listing, commit: commit)
+        let missing = files.filter { destination.presence(of: $0) != .complete }.map(\.path)
+        guard missing.isEmpty else {
+            let shown = missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? " and \(missing.count - 5) more" : "")
+            throw DownloadFailure(.notFound,
+                "HF_HUB_OFFLINE is set and '\(model)' at commit \(commit.prefix(12)) is incomplete in the cache: missing \(shown). Unset HF_HUB_OFFLINE to download the rest.",
+                retryable: false, details: ["offline": .bool(true), "missing": .strings(missing)])
+        }
+        return HubPlan(commit: commit, files: files)
+    }
+
+    /// The path itself or its closest existing parent: free space is a property of the
+    /// filesystem, and the cache folder may not exist yet on the first download.
+    static func existingAncestor(of path: String) -> String {
+        var candidate = path
+        while !FileManager.default.fileExists(atPath: candidate), candidate != "/", !candidate.isEmpty {
+            candidate = (candidate as NSString).deletingLastPathComponent
+        }
+        return candidate.isEmpty ? "/" : candidate
+    }
+
+    // MARK: Fetching
+
+    /// Largest files first so the slowest transfer starts earliest; at most `parallel` at once.
+    /// The first failure cancels the others (their partial files stay for the next run).
+    private func fetchAll(_ files: [HubFile], with fetcher: HubFileFetcher, parallel: Int) async throws -> HubFileOutcome {
+        let queue = files.sorted { $0.size > $1.size }
+        return try await withThrowingTaskGroup(of: HubFileOutcome.self) { group in
+            var next = queue.makeIterator()
+            for _ in 0..<min(parallel, queue.count) {
+                if let file = next.next() { group.addTask { try await fetcher.fetch(file) } }
+            }
+            var sum = HubFileOutcome()
+            while let outcome = try await group.next() {
+                sum = sum + outcome
+                if let file = next.next() { group.addTask { try await fetcher.fetch(file) } }
+            }
+            return sum
+        }
+    }
+}

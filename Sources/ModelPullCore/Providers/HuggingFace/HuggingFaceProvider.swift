@@ -1,0 +1,96 @@
+import Foundation
+
+/// `provider: "huggingface"`: Hub repos into the huggingface_hub cache (or a plain folder),
+/// verified, resumable, several files at once; `org/name:QUANT` picks a GGUF quant.
+public struct HuggingFaceProvider: Provider, LocalModelStore {
+    public let name = "huggingface"
+    public let summary = "Hugging Face Hub repositories into the huggingface_hub cache"
+    private let core: HubProviderCore
+
+    public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+                retry: RetryPolicy = .standard) {
+        core = HubProviderCore(flavor: .huggingface, downloader: HubDownloader(flavor: .huggingface, fetcher: fetcher, retry: retry))
+    }
+
+    public func availability(in context: ProviderContext) async -> ProviderAvailability { core.availability(context) }
+    public func validate(_ request: DownloadRequest) throws(DownloadFailure) { try core.validate(request) }
+
+    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
+        try await core.downloader.download(request, context: context)
+    }
+
+    public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
+        core.inventory(query, context).models(provider: name)
+    }
+
+    public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
+        try core.delete(model, query, context)
+    }
+}
+
+/// `provider: "mlx"`: the same engine with mlx-lm's default file set, refusing repos that hold no
+/// safetensors weights.
+public struct MLXProvider: Provider, LocalModelStore {
+    public let name = "mlx"
+    public let summary = "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)"
+    private let core: HubProviderCore
+
+    public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+                retry: RetryPolicy = .standard) {
+        core = HubProviderCore(flavor: .mlx, downloader: HubDownloader(flavor: .mlx, fetcher: fetcher, retry: retry))
+    }
+
+    public func availability(in context: ProviderContext) async -> ProviderAvailability { core.availability(context) }
+    public func validate(_ request: DownloadRequest) throws(DownloadFailure) { try core.validate(request) }
+
+    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
+        try await core.downloader.download(request, context: context)
+    }
+
+    /// Repos in the cache that mlx-lm can load: `model*.safetensors` plus `config.json`.
+    public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
+        let weights = HubGlob("model*.safetensors")
+        return core.inventory(query, context).models(provider: name) { files in
+            files.contains { weights.matches($0) } && files.contains("config.json")
+        }
+    }
+
+    public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
+        try core.delete(model, query, context)
+    }
+}
+
+/// What the two Hub providers share besides the downloader.
+struct HubProviderCore: Sendable {
+    let flavor: HubFlavor
+    let downloader: HubDownloader
+
+    /// Always available: the Hub is probed by each download, not here (offline, the cache serves).
+    func availability(_ context: ProviderContext) -> ProviderAvailability {
+        ProviderAvailability(available: true, baseURL: (try? HubSettings.endpoint(nil, context.environment))?.absoluteString)
+    }
+
+    /// Everything that can be checked without the network, so bad requests fail before queueing.
+    func validate(_ request: DownloadRequest) throws(DownloadFailure) {
+        let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
+        if flavor == .mlx, let tag = reference.quantTag {
+            throw DownloadFailure(.invalidModel,
+                "Provider 'mlx' takes 'org/name' without a quant tag (got ':\(tag)'); GGUF quants are for provider 'huggingface'.")
+        }
+        if let revision = request.revision { try HubRevision.validate(revision) }
+        if let baseURL = request.baseURL { _ = try HubSettings.endpoint(baseURL, ProcessEnvironment([:])) }
+    }
+
+    func inventory(_ query: LocalModelQuery, _ context: ProviderContext) -> HubCacheInventory {
+        HubCacheInventory(cacheRoot: HubCacheLocation.hubCache(context.environment, override: query.cacheDir))
+    }
+
+    func delete(_ model: String, _ query: LocalModelQuery, _ context: ProviderContext) throws(DownloadFailure) -> DeletionResult {
+        let reference = try HubModelReference(parsing: model, provider: flavor.providerName)
+        guard reference.quantTag == nil else {
+            throw DownloadFailure(.invalidModel,
+                "models/delete removes a whole repo from the cache: pass '\(reference.repoId)' without ':\(reference.quantTag!)'.")
+        }
+        return try inventory(query, context).delete(repoId: reference.repoId)
+    }
+}
