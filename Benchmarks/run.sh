@@ -28,7 +28,11 @@
 #   throttled_three  MEDIUM_COUNT files of MEDIUM, throttled
 #   unthrottled      1 file of HUGE, unthrottled
 #   small_files      SMALL_COUNT files of SMALL_KIB KiB
-#   peak_rss         1 file of RSS, unthrottled: watch the peak RSS column (must not grow with size)
+#   peak_rss         1 file of RSS, unthrottled, at several connection counts: watch the peak
+#                    RSS column (must not grow with size or connections)
+#   verify           1 file of HUGE, unthrottled: ModelPull with verification off
+#                    (MODELPULL_BENCH_SKIP_VERIFY=1, a benchmark-only switch) then on; the "on"
+#                    row's ratio is the cost of verification
 #   sha256           SHA-256 of the HUGE file: ModelPull (accelerated and portable), sha256sum, openssl
 #   hello            spawn → `hello` response latency, median of HELLO_RUNS
 #
@@ -60,7 +64,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${BENCH_WORK:-$ROOT/Benchmarks/work}"
 SCRATCH="${BENCH_SCRATCH_PATH:-$ROOT/.build}"
-ALL_CASES="throttled_one throttled_three unthrottled small_files peak_rss sha256 hello"
+ALL_CASES="throttled_one throttled_three unthrottled small_files peak_rss verify sha256 hello"
 CASES="${BENCH_CASES:-$ALL_CASES}"
 export PATH="/opt/swift/usr/bin:$PATH"  # where the Swift toolchain lives on these machines
 
@@ -202,6 +206,7 @@ make_file() {
 data_throttled_one() { make_file "$REPOS/bench/one-large/model.safetensors" "$LARGE_BYTES"; }
 data_unthrottled() { make_file "$REPOS/bench/one-huge/model.safetensors" "$HUGE_BYTES"; }
 data_sha256() { data_unthrottled; }
+data_verify() { data_unthrottled; }
 data_peak_rss() { make_file "$REPOS/bench/one-rss/model.safetensors" "$RSS_BYTES"; }
 
 data_throttled_three() {
@@ -256,6 +261,7 @@ wait_http() {
 }
 
 CDN=""; CDN_SLOW=""; HUB=""; HUB_SLOW=""
+LOAD_BEFORE="?"
 
 # A run killed with SIGKILL cannot clean up: stop what it left, found by the pid file it wrote
 # and only if that pid still runs a command naming MARK (a reused pid is left alone).
@@ -308,9 +314,13 @@ http {
         root $REPOS;
     }
     # The throttled CDN: the same files, each connection limited to $LIMIT_RATE bytes/s,
-    # as CDNs throttle single connections.
+    # as CDNs throttle single connections. A small send buffer keeps the limit honest for
+    # short requests too: with the default one, nginx hands the first ~2 MiB of every response
+    # to the kernel at once, so a client making many short range requests would ride that
+    # burst at up to twice the limit (measured: a 4 MiB range at 39 MB/s, 1 MiB at memory
+    # speed) while one long request per connection (aria2c, curl) would not.
     server {
-        listen 127.0.0.1:$port_slow;
+        listen 127.0.0.1:$port_slow sndbuf=128k;
         root $REPOS;
         limit_rate $LIMIT_RATE;
     }
@@ -404,20 +414,24 @@ repo_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s
 
 # MARK: - tools as functions: one call per row
 
-# ModelPull's Hugging Face provider: the whole repo into a hub cache.
+# ModelPull's Hugging Face provider: the whole repo into a hub cache. An optional 4th argument
+# labels the row; MODELPULL_BENCH_SKIP_VERIFY in the caller's environment reaches the binary.
 run_modelpull_hf() {
-  local case_name=$1 repo=$2 hub=$3
-  measure "$case_name" "ModelPull (huggingface)" "$(repo_bytes "$REPOS/$repo")" "$(expect_repo "$REPOS/$repo")" -- \
+  local case_name=$1 repo=$2 hub=$3 note=${4:-}
+  measure "$case_name" "ModelPull (huggingface${note:+, $note})" "$(repo_bytes "$REPOS/$repo")" "$(expect_repo "$REPOS/$repo")" -- \
+    env MODELPULL_BENCH_SKIP_VERIFY="${MODELPULL_BENCH_SKIP_VERIFY:-}" \
     "$BIN/modelpull" pull huggingface "$repo" --base-url "$hub" --cache-dir "$OUT/cache" --log-level error
 }
 
-# ModelPull's url provider (one connection per file, verified against the sha256).
+# ModelPull's url provider (size learned from the first range, verified against the sha256).
+# Extra arguments go to `modelpull pull` and into the row's label.
 run_modelpull_url() {
   local case_name=$1 repo=$2 cdn=$3 file=$4
+  shift 4
   local path="$REPOS/$repo/$file"
-  measure "$case_name" "ModelPull (url)" "$(stat -c %s "$path")" "$(expect_repo "$REPOS/$repo")" -- \
+  measure "$case_name" "ModelPull (url${*:+ $*})" "$(stat -c %s "$path")" "$(expect_repo "$REPOS/$repo")" -- \
     "$BIN/modelpull" pull url "$cdn/$repo/$file" --local-dir "$OUT" --sha256 "$(sha_of "$path")" \
-    --log-level error
+    --log-level error "$@"
 }
 
 run_hf_hub() {
@@ -444,6 +458,16 @@ run_curl() {
   # One process for all files, so connections are reused like the other tools may.
   measure "$case_name" "curl" "$(repo_bytes "$REPOS/$repo")" "$(expect_repo "$REPOS/$repo")" -- \
     curl -sS --fail -L --remote-name-all --output-dir "$OUT" "${urls[@]}"
+}
+
+# curl, then an fsync of what it wrote (coreutils `sync FILE`): the same durability ModelPull
+# gives before it exposes a file, for a like-for-like wall time.
+run_curl_fsync() {
+  local case_name=$1 repo=$2 base=$3
+  local urls=(); mapfile -t urls < <(repo_urls "$repo" "$base")
+  measure "$case_name" "curl + fsync" "$(repo_bytes "$REPOS/$repo")" "$(expect_repo "$REPOS/$repo")" -- \
+    sh -c 'dir=$1; shift; curl -sS --fail -L --remote-name-all --output-dir "$dir" "$@" && sync "$dir"/*' \
+    sh "$OUT" "${urls[@]}"
 }
 
 run_aria2() {
@@ -485,6 +509,7 @@ case_unthrottled() {
   run_hf_hub "$name" bench/one-huge "$HUB"
   run_aria2 "$name" bench/one-huge "$CDN/bench/one-huge"
   run_curl "$name" bench/one-huge "$CDN/bench/one-huge"
+  run_curl_fsync "$name" bench/one-huge "$CDN/bench/one-huge"
 }
 
 case_small_files() {
@@ -500,7 +525,18 @@ case_peak_rss() {
   local name; name="1 file, $(human "$RSS_BYTES"), unthrottled: peak RSS"
   run_modelpull_hf "$name" bench/one-rss "$HUB"
   run_modelpull_url "$name" bench/one-rss "$CDN" model.safetensors
+  local connections
+  for connections in 1 4 64; do
+    run_modelpull_url "$name" bench/one-rss "$CDN" model.safetensors --connections "$connections"
+  done
   run_curl "$name" bench/one-rss "$CDN/bench/one-rss"
+}
+
+case_verify() {
+  local name; name="1 file, $(human "$HUGE_BYTES"), unthrottled: verification off, then on"
+  # Off first: the "vs ModelPull" column of the "on" row is then on ÷ off.
+  MODELPULL_BENCH_SKIP_VERIFY=1 run_modelpull_hf "$name" bench/one-huge "$HUB" "verification off"
+  run_modelpull_hf "$name" bench/one-huge "$HUB" "verification on"
 }
 
 case_sha256() {
@@ -541,6 +577,7 @@ machine() {
        "huggingface_hub $([[ -n "$HF_PYTHON" ]] && "$HF_PYTHON" -c 'import huggingface_hub as h; print(h.__version__)' || echo n/a)," \
        "$(swift --version 2>/dev/null | grep -o 'Swift version [0-9.]*' | head -n 1)"
   echo "- ModelPull SHA-256: $("$BIN/modelpull-bench" implementation | cut -d'"' -f2); scale: ${BENCH_SCALE:-full}; throttled CDN: limit_rate $LIMIT_RATE per connection"
+  echo "- load average before / after the cases: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 }
 
 # Markdown table; "vs ModelPull" is against the first successful ModelPull row of each case.
@@ -585,6 +622,7 @@ main() {
   build
   make_data
   start_servers
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
   for name in $CASES; do "case_$name"; done
   print_table
 }

@@ -7,6 +7,7 @@ import ModelPullRPC
 
 // Read first, so a parent that dies while we start up is still noticed.
 let parentAtLaunch = getppid()
+MemoryTuning.apply()
 let command: Command
 do {
     command = try Command.parse(Array(CommandLine.arguments.dropFirst()))

@@ -40,8 +40,11 @@ final class HuggingFaceInteropTests: HuggingFaceTestCase {
         download(server, id: 1, params("acme/tiny"))
         download(server, id: 2, params("mlx-community/tiny-4bit", provider: "mlx"))
         download(server, id: 3, params("acme/tiny", ["revision": "refs/pr/1"]))
-        // What an interrupted download leaves behind must not upset huggingface_hub either.
-        try Data("partial".utf8).write(to: URL(fileURLWithPath: repoFolder("acme/tiny") + "/blobs/\(String(repeating: "ab", count: 32)).modelpull.partial"))
+        // What an interrupted download leaves behind (a partial and its ranges record) must not
+        // upset huggingface_hub either.
+        let partial = repoFolder("acme/tiny") + "/blobs/\(String(repeating: "ab", count: 32)).modelpull.partial"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: partial))
+        try Data(#"{"size":7,"done":{"ranges":[[0,3]]}}"#.utf8).write(to: URL(fileURLWithPath: partial + ".ranges"))
 
         let manifest: [String: Any] = ["repos": [
             entry("acme/tiny", revision: "main", commit: tiny, paths: ["config.json", "tokenizer/tokenizer.json", "empty.txt", "model.safetensors"]),

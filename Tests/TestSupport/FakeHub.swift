@@ -85,6 +85,19 @@ public final class FakeHub: @unchecked Sendable {
         return commit
     }
 
+    /// Adds a commit holding the same files as `commit` (so the same blobs, without hashing
+    /// them again) and points `branch` at it; returns the new commit id.
+    @discardableResult
+    public func addCommit(_ id: String, sameFilesAs commit: String, branch: String) -> String {
+        let copy = Self.newCommitId()
+        lock.lock(); defer { lock.unlock() }
+        guard let repo = repos[id], let files = repo.commits[commit] else { preconditionFailure("no commit \(commit) in \(id)") }
+        repo.commits[copy] = files
+        repo.commitOrder.append(copy)
+        repo.refs[branch] = copy
+        return copy
+    }
+
     /// Points a tag, branch or `refs/pr/N` at an existing commit.
     public func setRef(_ id: String, _ name: String, to commit: String) {
         lock.lock(); defer { lock.unlock() }

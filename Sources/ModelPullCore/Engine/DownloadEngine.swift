@@ -101,6 +101,7 @@ public actor DownloadEngine {
             message: willQueue
                 ? "Queued: \(running.count) download(s) running, the limit is \(maxConcurrent)"
                 : "Starting \(request.provider) download of \(request.model)")
+        for secret in provider.secrets(for: request, environment: context.environment) { progress.addSecret(secret) }
         let job = Job(id: id, request: request, provider: provider, progress: progress)
         jobs[id] = job
         jobByKey[request.singleFlightKey] = id
@@ -229,6 +230,8 @@ public actor DownloadEngine {
 
     private func finish(_ job: Job, outcome: Result<DownloadResult, DownloadFailure>) {
         job.ticker?.cancel()
+        // The response carries the same words as the terminal event: scrubbed of secrets.
+        let outcome = outcome.mapError { job.progress.redact($0) }
         let completion = DownloadCompletion(
             downloadId: job.id, provider: job.request.provider, model: job.request.model,
             outcome: outcome, seconds: monotonicSeconds() - job.startedMonotonic)

@@ -39,6 +39,7 @@ public final class JobProgress: @unchecked Sendable {
     private var lastEmitTime: Double = 0
     private var pending = false
     private var closed = false
+    private var secrets: [String] = []
 
     public init(downloadId: String, status: DownloadStatus, message: String,
                 minimumInterval: Double = 0.1, heartbeatInterval: Double = 2.0) {
@@ -76,6 +77,7 @@ public final class JobProgress: @unchecked Sendable {
         guard !closed, let observer = observers.removeValue(forKey: id) else { return }
         // Floored like every other event: a total that grew since must not pull percent back.
         var snapshot = makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
+        let failure = scrub(failure)
         snapshot.status = .cancelled
         snapshot.message = failure.message
         snapshot.failure = failure
@@ -87,6 +89,53 @@ public final class JobProgress: @unchecked Sendable {
     public var subscriberCount: Int {
         lock.lock(); defer { lock.unlock() }
         return observers.count
+    }
+
+    // MARK: Secrets
+
+    /// What replaces a secret in messages.
+    public static let redacted = "[REDACTED]"
+
+    /// A credential that must never appear in what this job reports. Messages quote servers
+    /// (an error page, Ollama's words), and a server may quote the credential back: every
+    /// message, failure and detail that leaves the job is scrubbed of it. Values too short to
+    /// be a credential are ignored (they would blank out ordinary words).
+    public func addSecret(_ secret: String) {
+        lock.lock(); defer { lock.unlock() }
+        for value in [secret, secret.trimmingCharacters(in: .whitespacesAndNewlines)]
+        where value.count >= 6 && !secrets.contains(value) {
+            secrets.append(value)
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        secrets.sort { $0.count > $1.count }
+    }
+
+    /// `failure` without any secret in its message or details.
+    public func redact(_ failure: DownloadFailure) -> DownloadFailure {
+        lock.lock(); defer { lock.unlock() }
+        return scrub(failure)
+    }
+
+    private func scrub(_ text: String) -> String {
+        var text = text
+        for secret in secrets where text.contains(secret) {
+            text = text.replacingOccurrences(of: secret, with: Self.redacted)
+        }
+        return text
+    }
+
+    private func scrub(_ failure: DownloadFailure) -> DownloadFailure {
+        guard !secrets.isEmpty else { return failure }
+        var clean = failure
+        clean.message = scrub(failure.message)
+        for (key, value) in failure.details {
+            switch value {
+            case .string(let text): clean.details[key] = .string(scrub(text))
+            case .strings(let texts): clean.details[key] = .strings(texts.map(scrub))
+            case .int, .bool: break
+            }
+        }
+        return clean
     }
 
     // MARK: Provider-facing updates
@@ -191,6 +240,7 @@ public final class JobProgress: @unchecked Sendable {
             snapshot.file = nil
             if let total = snapshot.filesTotal { snapshot.filesDone = total }
         case .failure(let failure):
+            let failure = scrub(failure)
             snapshot.status = failure.kind == .cancelled ? .cancelled : .error
             snapshot.message = failure.message
             snapshot.failure = failure
@@ -240,12 +290,18 @@ public final class JobProgress: @unchecked Sendable {
         pending = false
     }
 
+    private static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b < 0 ? .min : .max) : sum
+    }
+
     private func makeSnapshot(now: Double, floor: ProgressSnapshot? = nil) -> ProgressSnapshot {
         let declaredSizes = files.values.compactMap(\.size)
+        // Saturating: sizes come from servers, and no provider's mistake may trap the process.
         let sumOfSizes: Int64? = declaredSizes.count == files.count && !files.isEmpty
-            ? declaredSizes.reduce(0, +) : nil
+            ? declaredSizes.reduce(0, Self.saturatingSum) : nil
         let total = totalOverride ?? sumOfSizes
-        var done = files.values.reduce(Int64(0)) { $0 + min($1.completed, $1.size ?? $1.completed) }
+        var done = files.values.reduce(Int64(0)) { Self.saturatingSum($0, min($1.completed, $1.size ?? $1.completed)) }
         if let previous = floor?.downloadedBytes { done = max(done, previous) }
 
         var percent: Double?
@@ -262,7 +318,7 @@ public final class JobProgress: @unchecked Sendable {
             eta = Double(total - done) / rate
         }
         return ProgressSnapshot(
-            downloadId: downloadId, status: status, message: message, percent: percent,
+            downloadId: downloadId, status: status, message: scrub(message), percent: percent,
             downloadedBytes: done, totalBytes: total, bytesPerSecond: rate.map { max(0, $0) },
             etaSeconds: eta, file: currentFile,
             filesDone: files.isEmpty ? nil : files.values.filter(\.done).count,

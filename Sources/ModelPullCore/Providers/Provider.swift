@@ -20,6 +20,17 @@ public protocol Provider: Sendable {
     func validate(_ request: DownloadRequest) throws(DownloadFailure)
 
     func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult
+
+    /// Credentials this request will use (the request's `token`, and any the provider finds in
+    /// the environment). Whatever the job reports is scrubbed of them, because a server may
+    /// quote a credential back in an error message.
+    func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String]
+}
+
+extension Provider {
+    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
+        [request.token].compactMap { $0 }
+    }
 }
 
 public struct ProviderAvailability: Sendable, Equatable {

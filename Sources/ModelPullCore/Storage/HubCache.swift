@@ -110,9 +110,18 @@ struct HubCacheRepo: Sendable {
             return
         }
         try Filesystem.createDirectory((linkPath as NSString).deletingLastPathComponent)
-        unlink(linkPath)
-        guard symlink(target, linkPath) == 0 else {
+        // Made under a temporary name and renamed over the entry, never unlinked first: another
+        // process (ModelPull or huggingface_hub) may be linking the same file right now, and
+        // with unlink-then-symlink one of the two would fail with EEXIST. The temporary lives
+        // in the repo folder, where `scan_cache_dir` does not look, in case we die in between.
+        let temporary = join(directory, ".modelpull-link-\(UUID().uuidString)")
+        guard symlink(target, temporary) == 0 else {
             throw StorageFailure.from(errno: errno, doing: "create the snapshot link", path: linkPath)
+        }
+        guard rename(temporary, linkPath) == 0 else {
+            let failure = StorageFailure.from(errno: errno, doing: "create the snapshot link", path: linkPath)
+            unlink(temporary)
+            throw failure
         }
     }
 

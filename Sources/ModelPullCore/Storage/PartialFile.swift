@@ -35,19 +35,32 @@ public final class PartialFile: @unchecked Sendable {
     public func write(_ data: Data, at offset: Int64) throws(DownloadFailure) {
         var failure: DownloadFailure?
         data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            guard let base = buffer.baseAddress else { return }
-            var written = 0
-            while written < buffer.count {
-                let result = pwrite(fd, base + written, buffer.count - written, off_t(offset + Int64(written)))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    failure = StorageFailure.from(errno: errno, doing: "write", path: path)
-                    return
-                }
-                written += result
-            }
+            do throws(DownloadFailure) { try write(buffer, at: offset) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// Writes all of `buffer` at `offset`, retrying short writes and EINTR.
+    public func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(DownloadFailure) {
+        guard let base = buffer.baseAddress else { return }
+        var written = 0
+        while written < buffer.count {
+            let result = pwrite(fd, base + written, buffer.count - written, off_t(offset + Int64(written)))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw StorageFailure.from(errno: errno, doing: "write", path: path)
+            }
+            written += result
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at the end of the file).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(DownloadFailure) -> Int {
+        while true {
+            let got = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if got >= 0 { return got }
+            if errno != EINTR { throw StorageFailure.from(errno: errno, doing: "read", path: path) }
+        }
     }
 
     public func truncate(to length: Int64) throws(DownloadFailure) {
@@ -76,6 +89,17 @@ public final class PartialFile: @unchecked Sendable {
 
     public func sync() {
         fsync(fd)
+    }
+
+    /// Flushes the data written so far to the disk (not the metadata), so a record of completed
+    /// ranges written afterwards never claims bytes a power cut could still lose; done while the
+    /// download goes on, it also leaves little for the final `sync` before the rename.
+    public func syncData() {
+        #if canImport(Darwin)
+        fsync(fd)
+        #else
+        fdatasync(fd)
+        #endif
     }
 
     /// Flushes and renames the file to its final name in one atomic step.

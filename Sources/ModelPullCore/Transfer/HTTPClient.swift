@@ -3,33 +3,35 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// HTTP over one shared URLSession (so connections are kept alive across files), with the two
-/// things URLSession does not do for us: a redirect policy that never carries a token to another
-/// host, and streaming bodies to a consumer chunk by chunk.
+/// HTTP over a few long-lived URLSessions (so connections are kept alive across files), with
+/// the two things URLSession does not do for us: a redirect policy that never carries a token to
+/// another host, and streaming bodies to a consumer chunk by chunk.
 public final class HTTPClient: @unchecked Sendable {
-    private let session: URLSession
-    private let delegate: SessionDelegate
-    public let userAgent: String
+    /// Each lane is a URLSession with its own libcurl thread and its own serial delegate queue,
+    /// so the callbacks of one request stay in order while two requests' callbacks run in
+    /// parallel. URLSession hands over 16 KiB per callback through an Operation, and one serial
+    /// queue fell behind the network on the benchmark machine; two lanes cut CPU per GiB by
+    /// about a tenth and kept buffered bytes lower (Benchmarks/RESULTS.md). Requests take lanes
+    /// in turn.
+    static let laneCount = 2
 
-    public init(userAgent: String, maxConnectionsPerHost: Int = 16) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        // Per request we set an idle timeout; this caps a whole transfer only as a last resort.
-        configuration.timeoutIntervalForResource = 7 * 24 * 3600
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = 1
-        queue.name = "modelpull.http"
-        delegate = SessionDelegate()
-        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
+    private let lanes: [SessionLane]
+    private let turn = TurnCounter()
+    public let userAgent: String
+    /// The connections file transfers share (API calls do not take a slot: they are short).
+    public let connectionBudget: ConnectionBudget
+
+    public init(userAgent: String, connectionBudget: Int = ConnectionBudget.defaultCapacity) {
+        self.connectionBudget = ConnectionBudget(capacity: connectionBudget)
+        // Room for every budgeted transfer plus the API calls beside them, so URLSession never
+        // queues a request we already counted as running.
+        let perHost = self.connectionBudget.capacity + 4
+        lanes = (0..<Self.laneCount).map { SessionLane(index: $0, maxConnectionsPerHost: perHost) }
         self.userAgent = userAgent
     }
 
     deinit {
-        session.invalidateAndCancel()
+        for lane in lanes { lane.session.invalidateAndCancel() }
     }
 
     /// Sends a request and collects its body, refusing bodies over `maxBodyBytes`.
@@ -69,9 +71,10 @@ public final class HTTPClient: @unchecked Sendable {
         urlRequest.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
 
-        let task = session.dataTask(with: urlRequest)
+        let lane = lanes[turn.next() % lanes.count]
+        let task = lane.session.dataTask(with: urlRequest)
         let state = TaskState(request: request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
-        delegate.register(state, for: task)
+        lane.delegate.register(state, for: task)
         let taskBox = UncheckedBox(task)
 
         return try await withTaskCancellationHandler {
@@ -80,8 +83,42 @@ public final class HTTPClient: @unchecked Sendable {
                 taskBox.value.resume()
             }
         } onCancel: {
-            state.markCancelled()
-            taskBox.value.cancel()
+            state.cancel(taskBox.value)
+        }
+    }
+}
+
+/// One URLSession and the delegate that routes its callbacks.
+private struct SessionLane {
+    let session: URLSession
+    let delegate: SessionDelegate
+
+    init(index: Int, maxConnectionsPerHost: Int) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        // Per request we set an idle timeout; this caps a whole transfer only as a last resort.
+        configuration.timeoutIntervalForResource = 7 * 24 * 3600
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = 1
+        queue.name = "modelpull.http.\(index)"
+        delegate = SessionDelegate()
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
+    }
+}
+
+/// Hands out 0, 1, 2, … to spread requests over the lanes.
+private final class TurnCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.locked {
+            value &+= 1
+            return value & Int.max
         }
     }
 }

@@ -47,17 +47,19 @@ public struct HTTPStatusError: Error, Sendable {
     public var body: Data
 }
 
-/// Downloads one resource into a sink with bounded-size range requests, resuming after drops,
-/// stalls and short bodies, and backing off on 408/429/5xx.
+/// Downloads one resource in order into a sink with bounded-size range requests, resuming after
+/// drops, stalls and short bodies, and backing off on 408/429/5xx. `FileTransfer` uses it for
+/// small files, servers without ranges and single-connection downloads.
 ///
 /// Each request asks for at most `chunkSize` bytes, which bounds how much URLSession can buffer
-/// when the disk is slower than the network (it has no back-pressure on Linux).
+/// when the disk is slower than the network (it has no back-pressure on Linux), and holds one
+/// slot of the client's `ConnectionBudget` while it runs.
 public struct RangedFetcher: Sendable {
     public var http: HTTPClient
     public var retry: RetryPolicy
     public var chunkSize: Int64
 
-    public init(http: HTTPClient, retry: RetryPolicy = .standard, chunkSize: Int64 = 64 << 20) {
+    public init(http: HTTPClient, retry: RetryPolicy = .standard, chunkSize: Int64 = TransferTuning.standard.inOrderRequestSize) {
         self.http = http
         self.retry = retry
         self.chunkSize = chunkSize
@@ -99,7 +101,15 @@ public struct RangedFetcher: Sendable {
             var failure: String
             var waitOverride: Double?
             do {
-                let result = try await http.stream(request, onHead: attempt.accept, onData: attempt.write)
+                try await http.connectionBudget.acquire()
+                let result: HTTPClient.StreamResult
+                do {
+                    result = try await http.stream(request, onHead: attempt.accept, onData: attempt.write)
+                    http.connectionBudget.release()
+                } catch {
+                    http.connectionBudget.release()
+                    throw error
+                }
                 let head = result.head
                 if head.isSuccess {
                     etag = head.headers["ETag"] ?? etag

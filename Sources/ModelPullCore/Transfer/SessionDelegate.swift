@@ -17,6 +17,9 @@ final class TaskState: @unchecked Sendable {
     private var earlyResult: Result<HTTPClient.StreamResult, any Error>?
     private var head: HTTPResponseHead?
     private var errorBody = Data()
+    /// The error body reached its limit and the rest was refused: the head and those first
+    /// bytes are the response (an error page that never ends must not keep the request open).
+    private var errorBodyCut = false
     private var failure: (any Error)?
     private var cancelled = false
     private(set) var redirectCount = 0
@@ -44,9 +47,25 @@ final class TaskState: @unchecked Sendable {
         lock.unlock()
     }
 
-    func markCancelled() {
+    /// Cancels the transfer, under the lock, so a pending redirect question is answered either
+    /// before the cancellation reaches URLSession or not at all (see `answerRedirect`).
+    func cancel(_ task: URLSessionTask) {
         lock.lock(); defer { lock.unlock() }
         cancelled = true
+        task.cancel()
+    }
+
+    /// Answers URLSession's redirect question, unless the task was cancelled meanwhile:
+    /// FoundationNetworking aborts the process ("Received callback for HTTP redirection, but
+    /// we're not waiting for it") when the answer arrives after the cancellation, and a cancelled
+    /// task completes without one. (Many small files are fetched through the Hub's redirects at
+    /// once, and one failing cancels its siblings, so this race is real.)
+    func answerRedirect(from response: HTTPURLResponse, to proposed: URLRequest,
+                        _ completionHandler: @Sendable (URLRequest?) -> Void) {
+        let decision = redirect(from: response, to: proposed)
+        lock.lock(); defer { lock.unlock() }
+        guard !cancelled else { return }
+        completionHandler(decision)
     }
 
     /// Returns false when the body is not wanted (a callback threw); the task is then cancelled.
@@ -84,8 +103,11 @@ final class TaskState: @unchecked Sendable {
         let head = self.head
         if let head, !head.isSuccess {
             if errorBody.count < errorBodyLimit { errorBody.append(data.prefix(errorBodyLimit - errorBody.count)) }
+            // Enough to quote: stop reading (returning false cancels the transfer).
+            if errorBody.count >= errorBodyLimit { errorBodyCut = true }
+            let wantsMore = !errorBodyCut
             lock.unlock()
-            return true
+            return wantsMore
         }
         lock.unlock()
         do {
@@ -141,6 +163,8 @@ final class TaskState: @unchecked Sendable {
             result = .failure(failure)
         } else if cancelled {
             result = .failure(CancellationError())
+        } else if errorBodyCut, let head {
+            result = .success(.init(head: head, errorBody: errorBody))
         } else if let transportError {
             result = .failure(Self.classify(transportError, idleTimeout: request.idleTimeout))
         } else if let head {
@@ -194,7 +218,8 @@ final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendab
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
-        completionHandler(state(for: task)?.redirect(from: response, to: request))
+        guard let state = state(for: task) else { return completionHandler(nil) }
+        state.answerRedirect(from: response, to: request, completionHandler)
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {

@@ -2733,7 +2733,7 @@ public enum EmbeddedSchema {
       "type": "integer",
       "minimum": 1,
       "maximum": 64,
-      "description": "Parallel connections per file."
+      "description": "How many connections one file may use at once (default 16). Files larger than 2 MiB are split into 2 MiB byte ranges fetched over up to this many connections; smaller files take one request each, many files at a time. All transfers in the server share a budget of 16 connections, so concurrent downloads split it and values above 16 act as 16; 1 fetches each file in order over one connection."
     },
     "sha256": {
       "type": "string",
@@ -3242,7 +3242,7 @@ public enum EmbeddedSchema {
           "schema": {
             "$ref": "methods/models.download.params.schema.json#/properties/connections"
           },
-          "description": "Parallel connections per file."
+          "description": "How many connections one file may use at once (default 16); see the params schema."
         },
         {
           "name": "sha256",

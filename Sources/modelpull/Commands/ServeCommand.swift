@@ -23,7 +23,10 @@ enum ServeCommand {
             log: log,
             onExit: { code in
                 _ = output.flush(timeout: 0.4)
-                exit(code)
+                _ = logger.flush(timeout: 0.2)
+                // Everything that matters is flushed; `_exit` skips atexit handlers and static
+                // destructors, which can block on locks other threads hold (as sourcekit-lsp does).
+                _exit(code)
             })
         output.setOnPeerGone { reason in
             log(.warning, "stdout is gone (\(reason)); ending")

@@ -15,6 +15,13 @@ struct HubAPI: Sendable {
     let context: HubErrorContext
     /// Pages are cursors the Hub chooses; a listing that never ends is a broken server.
     let maxPages = 10_000
+    /// Bounds on what one listing may hold, so that a broken or hostile Hub can neither exhaust
+    /// memory (every listed file is kept until the download ends) nor overflow byte counts. The
+    /// Hub recommends fewer than 100k files per repo; real paths are tens of bytes; no disk holds
+    /// an exabyte.
+    static let maxListedFiles = 250_000
+    static let maxListedPathBytes = 32 << 20
+    static let maxListedBytes: Int64 = 1 << 62
 
     private var repoId: String { context.model }
 
@@ -42,12 +49,27 @@ struct HubAPI: Sendable {
         var files: [HubFile] = []
         var seenPaths = Set<String>()
         var seenPages = Set<String>()
+        var pathBytes = 0
+        var totalBytes: Int64 = 0
         for _ in 0..<maxPages {
             seenPages.insert(next.absoluteString)
             let response = try await requester.send(HTTPRequest(url: next, headers: settings.authorization, redirects: .follow))
             guard response.head.isSuccess else { throw failure(response) }
             for file in try HubTreePage.files(in: response.body, model: repoId) where seenPaths.insert(file.path).inserted {
                 files.append(file)
+                pathBytes += file.path.utf8.count
+                guard files.count <= Self.maxListedFiles, pathBytes <= Self.maxListedPathBytes else {
+                    throw DownloadFailure(.upstream,
+                        "The file listing of '\(repoId)' goes on beyond \(Self.maxListedFiles) files (or \(ByteFormat.string(Int64(Self.maxListedPathBytes))) of names); ModelPull refuses listings that large (the Hub recommends fewer than 100,000 files per repo).",
+                        retryable: false, details: ["listedFiles": .int(Int64(files.count))])
+                }
+                // Sizes are at most `maxListedBytes` each and in sum, so no count can overflow.
+                guard file.size <= Self.maxListedBytes - totalBytes else {
+                    throw DownloadFailure(.upstream,
+                        "The Hub's listing of '\(repoId)' claims more than \(ByteFormat.string(Self.maxListedBytes)) of files ('\(file.path)' alone: \(file.size) bytes); that is not a real repo. Is \(settings.endpoint.redactedForLogs) a Hugging Face Hub?",
+                        retryable: false, details: ["file": .string(file.path)])
+                }
+                totalBytes += file.size
             }
             guard let link = response.headers["Link"].flatMap(HubTreePage.nextLink),
                   let url = URL(string: link, relativeTo: next)?.absoluteURL else { return files }
@@ -80,6 +102,16 @@ struct HubAPI: Sendable {
         var fileContext = context
         fileContext.file = file.path
         throw HubFailures.map(status: response.status, headers: response.headers, body: response.body, context: fileContext)
+    }
+
+    /// `/resolve/{commit}/{path}` itself, to GET with redirects followed: for small files, whose
+    /// size and digest the listing already gave, a HEAD first would only double the requests.
+    /// The token goes to the Hub only; `RedirectPolicy.follow` drops it at the first other host.
+    func resolveLocation(of file: HubFile, commit: String) throws(DownloadFailure) -> HubFileLocation {
+        guard let url = settings.url("\(repoId)/resolve/\(commit)/\(HubURLEncoding.path(file.path))") else {
+            throw DownloadFailure(.invalidModel, "Cannot build a Hub URL for '\(repoId)'.")
+        }
+        return HubFileLocation(url: url, headers: settings.authorization)
     }
 
     // MARK: Pieces

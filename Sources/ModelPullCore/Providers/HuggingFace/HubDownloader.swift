@@ -13,8 +13,6 @@ struct HubDownloader: Sendable {
     let flavor: HubFlavor
     let fetcher: @Sendable (HTTPClient) -> RangedFetcher
     let retry: RetryPolicy
-    /// Files fetched at once when the request does not say (`connections`).
-    static let defaultParallelFiles = 4
 
     func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
         let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
@@ -49,7 +47,7 @@ struct HubDownloader: Sendable {
                 present.append(file)
             } else {
                 // Declared up front so the first progress event already counts resumable bytes.
-                let resumable = Filesystem.regularFileSize(destination.partialPath(for: file)).map { min($0, file.size) } ?? 0
+                let resumable = RangeRecord.finishedBytes(partialPath: destination.partialPath(for: file), expectedSize: file.size)
                 if resumable > 0 { progress.reuse(file.path, bytes: resumable, fileComplete: false) }
                 partialBytes += resumable
                 pending.append(file)
@@ -64,10 +62,15 @@ struct HubDownloader: Sendable {
         if !pending.isEmpty {
             progress.setStatus(.downloading, "Downloading \(pending.count) file(s) of \(reference.repoId)"
                 + (present.isEmpty ? "" : " (\(present.count) already present)"))
+            let transfer = FileTransfer(http: context.http, sequential: fetcher(context.http))
             let fileFetcher = HubFileFetcher(api: api, destination: destination, progress: progress,
-                                             fetcher: fetcher(context.http), commit: plan.commit,
-                                             idleTimeout: request.stallSeconds ?? 30, log: context.log)
-            let parallel = min(max(request.connections ?? Self.defaultParallelFiles, 1), 16)
+                                             transfer: transfer, commit: plan.commit,
+                                             idleTimeout: request.stallSeconds ?? 30,
+                                             connections: request.connections ?? transfer.tuning.connectionsPerFile,
+                                             verify: BenchmarkSwitches.verifies(context), log: context.log)
+            // As many files at once as the connection budget has slots: every request takes a
+            // slot, so many small files share kept-alive connections and large ones split theirs.
+            let parallel = context.http.connectionBudget.capacity
             totals = totals + (try await fetchAll(pending, with: fileFetcher, parallel: parallel))
         }
 

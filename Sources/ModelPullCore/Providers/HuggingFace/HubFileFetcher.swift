@@ -11,16 +11,21 @@ struct HubFileOutcome: Sendable {
 }
 
 /// Fetches one file into its destination: under the file's lock (shared with huggingface_hub),
-/// resuming our partial file, hashing while writing, and installing it only when size and
-/// digest match. A mismatch discards the bytes and tries once more from scratch; a second one is
-/// an `integrity` error, and the bad bytes never become a blob or a snapshot entry.
+/// resuming our partial file (every finished range of it), hashing while writing, and installing
+/// it only when size and digest match. A mismatch discards the bytes and tries once more from
+/// scratch; a second one is an `integrity` error, and the bad bytes never become a blob or a
+/// snapshot entry.
 struct HubFileFetcher: Sendable {
     let api: HubAPI
     let destination: any HubDestination
     let progress: JobProgress
-    let fetcher: RangedFetcher
+    let transfer: FileTransfer
     let commit: String
     let idleTimeout: TimeInterval
+    /// Connections for one large file (`connections`, else the tuned default).
+    let connections: Int
+    /// False only when a benchmark turned verification off.
+    let verify: Bool
     let log: LogSink
 
     func fetch(_ file: HubFile) async throws -> HubFileOutcome {
@@ -41,31 +46,28 @@ struct HubFileFetcher: Sendable {
         var transferred: Int64 = 0
         for attempt in 1...2 {
             let partial = try PartialFile(path: destination.partialPath(for: file))
-            if partial.size > file.size { try partial.truncate(to: 0) }
-            let start = partial.size
-            if start > 0 { progress.reuse(file.path, bytes: start, fileComplete: false) }
-            let tally = TransferTally(start: start)
-            let sink = try FileSink(file: partial, digest: file.digestAlgorithm) { position in
-                tally.record(position)
-                progress.advance(file.path, completed: position)
-            }
+            let onDisk = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size)
+            if onDisk > 0 { progress.reuse(file.path, bytes: onDisk, fileComplete: false) }
+            let outcome: FileTransfer.Outcome
             do {
-                if sink.length < file.size { try await transfer(file, into: sink) }
+                outcome = try await fetchBytes(file, into: partial)
             } catch {
                 partial.close()
                 throw error
             }
-            transferred += tally.total
-            let actual = sink.finalizeDigest()?.hex ?? ""
-            if sink.length == file.size, actual == file.etag {
+            transferred += outcome.transferred
+            let actual = outcome.digest?.hex ?? ""
+            if outcome.size == file.size, !verify || actual == file.etag {
                 try destination.install(partial, as: file, commit: commit)
+                RangeRecord.remove(partialPath: partial.path)
                 progress.fileFinished(file.path)
-                return HubFileOutcome(downloaded: transferred, reused: start)
+                return HubFileOutcome(downloaded: transferred, reused: outcome.resumed)
             }
             partial.discard()
-            let what = sink.length == file.size
+            RangeRecord.remove(partialPath: partial.path)
+            let what = outcome.size == file.size
                 ? "its \(file.isLFS ? "SHA-256" : "git blob id") is \(actual), the Hub lists \(file.etag)"
-                : "it has \(sink.length) bytes, the Hub lists \(file.size)"
+                : "it has \(outcome.size) bytes, the Hub lists \(file.size)"
             log(.warning, "\(api.context.model): \(file.path) failed verification on attempt \(attempt): \(what)")
             if attempt == 1 {
                 progress.setMessage("\(file.path) failed verification; downloading it again")
@@ -99,60 +101,47 @@ struct HubFileFetcher: Sendable {
         }
     }
 
-    /// Streams the missing bytes. A signed CDN link can expire during a long download; the
+    /// A large file: ask the Hub once where its bytes are (the CDN) and send every range there.
+    /// A small one: GET `/resolve/` directly, redirects followed, no HEAD (the listing gave its
+    /// size and digest).
+    private func locate(_ file: HubFile) async throws -> HubFileLocation {
+        file.size > transfer.tuning.parallelThreshold
+            ? try await api.location(of: file, commit: commit)
+            : try api.resolveLocation(of: file, commit: commit)
+    }
+
+    /// Fetches the missing bytes. A signed CDN link can expire during a long download; the
     /// storage host then refuses it, and we ask the Hub for a fresh link and continue.
-    private func transfer(_ file: HubFile, into sink: FileSink) async throws {
-        var location = try await api.location(of: file, commit: commit)
+    private func fetchBytes(_ file: HubFile, into partial: PartialFile) async throws -> FileTransfer.Outcome {
+        var location = try await locate(file)
         var refreshes = 0
+        let progress = self.progress
         while true {
-            let before = sink.length
+            let before = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size)
             let source = FetchSource(url: location.url, headers: location.headers, expectedSize: file.size,
                                      idleTimeout: idleTimeout)
+            let job = FileTransfer.Job(source: source, partial: partial, digest: verify ? file.digestAlgorithm : nil,
+                                       connections: connections)
             do {
-                _ = try await fetcher.fetch(source, into: sink, onRetry: { [progress] in
-                    progress.setMessage("\(file.path): \($0)")
-                })
-                return
+                return try await transfer.run(job, onProgress: { progress.advance(file.path, completed: $0) },
+                                              onRetry: { progress.setMessage("\(file.path): \($0)") })
             } catch let error as HTTPStatusError {
-                let onHub = location.url.origin == api.settings.endpoint.origin
-                if onHub {
+                if error.head.url.origin == api.settings.endpoint.origin {
                     var context = api.context
                     context.file = file.path
                     throw HubFailures.map(status: error.head.status, headers: error.head.headers, body: error.body, context: context)
                 }
                 let expired = [401, 403, 410].contains(error.head.status)
-                guard expired, refreshes < 3, refreshes == 0 || sink.length > before else {
+                let moved = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size) > before
+                guard expired, refreshes < 3, refreshes == 0 || moved else {
                     throw DownloadFailure(.upstream,
                         "The file host refused \(file.path) of '\(api.context.model)' with HTTP \(error.head.status)\(refreshes > 0 ? ", also with a fresh link from the Hub" : ""). Retry later; the bytes received are kept.",
                         details: ["file": .string(file.path), "httpStatus": .int(Int64(error.head.status))])
                 }
                 refreshes += 1
                 progress.setMessage("\(file.path): the download link expired; asking the Hub for a new one")
-                location = try await api.location(of: file, commit: commit)
+                location = try await locate(file)
             }
         }
-    }
-}
-
-/// Bytes that actually crossed the network for one file, from the sink's positions: a restart
-/// (the server ignored a range) counts what is sent again, a resume does not count what was
-/// already on disk.
-private final class TransferTally: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last: Int64
-    private var sum: Int64 = 0
-
-    init(start: Int64) { last = start }
-
-    func record(_ position: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        if position < last { last = 0 }
-        sum += position - last
-        last = position
-    }
-
-    var total: Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return sum
     }
 }

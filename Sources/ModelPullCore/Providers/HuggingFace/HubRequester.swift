@@ -10,7 +10,13 @@ struct HubRequester: Sendable {
     let endpoint: URL
     let onRetry: @Sendable (String) -> Void
 
-    func send(_ request: HTTPRequest, maxBodyBytes: Int = 32 << 20) async throws -> HTTPResponse {
+    /// The largest API answer accepted. The Hub's are small (a tree page of 1,000 entries is a
+    /// few hundred kB; a revision's sibling list for 100k files about 5 MB), and a bigger one is
+    /// refused while it arrives: URLSession reads ahead of us, so what is in memory when we stop
+    /// is a few times this.
+    static let maxBodyBytes = 16 << 20
+
+    func send(_ request: HTTPRequest, maxBodyBytes: Int = HubRequester.maxBodyBytes) async throws -> HTTPResponse {
         var failures = 0
         while true {
             try Task.checkCancellation()

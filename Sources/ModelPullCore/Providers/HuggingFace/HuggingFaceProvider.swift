@@ -19,6 +19,10 @@ public struct HuggingFaceProvider: Provider, LocalModelStore {
         try await core.downloader.download(request, context: context)
     }
 
+    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
+        core.secrets(request, environment)
+    }
+
     public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
         core.inventory(query, context).models(provider: name)
     }
@@ -47,6 +51,10 @@ public struct MLXProvider: Provider, LocalModelStore {
         try await core.downloader.download(request, context: context)
     }
 
+    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
+        core.secrets(request, environment)
+    }
+
     /// Repos in the cache that mlx-lm can load: `model*.safetensors` plus `config.json`.
     public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
         let weights = HubGlob("model*.safetensors")
@@ -68,6 +76,11 @@ struct HubProviderCore: Sendable {
     /// Always available: the Hub is probed by each download, not here (offline, the cache serves).
     func availability(_ context: ProviderContext) -> ProviderAvailability {
         ProviderAvailability(available: true, baseURL: (try? HubSettings.endpoint(nil, context.environment))?.absoluteString)
+    }
+
+    /// The request's token and the one HF_TOKEN or the token file would supply.
+    func secrets(_ request: DownloadRequest, _ environment: ProcessEnvironment) -> [String] {
+        [request.token, HubSettings.token(request.token, environment)].compactMap { $0 }
     }
 
     /// Everything that can be checked without the network, so bad requests fail before queueing.

@@ -131,6 +131,13 @@ struct OllamaFailures {
             retryable: false, details: ["baseUrl": .string(endpoint.description)])
     }
 
+    /// Ollama's stream shape with numbers no Ollama reports (absurd sizes, endless layers).
+    func implausible(_ what: String) -> DownloadFailure {
+        DownloadFailure(.upstream,
+            "The server at \(endpoint) reported \(what) while pulling \(model), which no Ollama model has; giving up on it. Is `baseUrl` / OLLAMA_HOST an Ollama server?",
+            retryable: false, details: ["baseUrl": .string(endpoint.description)])
+    }
+
     func lineTooLong(limit: Int) -> DownloadFailure {
         DownloadFailure(.upstream, "Ollama at \(endpoint) sent a progress line longer than \(limit) bytes; giving up on it.",
                         retryable: false, details: ["baseUrl": .string(endpoint.description)])

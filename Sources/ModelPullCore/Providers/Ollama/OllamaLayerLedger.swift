@@ -29,6 +29,9 @@ struct OllamaLayerLedger {
 
     private(set) var order: [String] = []
     private(set) var layers: [String: Layer] = [:]
+    /// Digests not finished yet, in the order seen: Ollama moves on from them one by one, so
+    /// this stays short and finishing does not walk every layer ever seen.
+    private var unfinished: [String] = []
 
     /// Records one report for `digest`.
     mutating func observe(digest: String, total: Int64, completed: Int64) -> Change {
@@ -41,6 +44,7 @@ struct OllamaLayerLedger {
             order.append(digest)
             layers[digest] = Layer(digest: digest, total: total, completed: completed, lastReported: completed,
                                    reused: reused, finished: reused || total == 0)
+            if !(reused || total == 0) { unfinished.append(digest) }
             return .appeared(reused: reused)
         }
         defer { layers[digest] = layer }
@@ -56,13 +60,16 @@ struct OllamaLayerLedger {
     /// (to another layer, to verifying, to success), so their bytes are all there.
     mutating func finishAll(except digest: String? = nil) -> [Layer] {
         var finished: [Layer] = []
-        for key in order where key != digest {
+        var kept: [String] = []
+        for key in unfinished {
+            if key == digest { kept.append(key); continue }
             guard var layer = layers[key], !layer.finished else { continue }
             layer.finished = true
             layer.completed = max(layer.completed, layer.total)
             layers[key] = layer
             finished.append(layer)
         }
+        unfinished = kept
         return finished
     }
 

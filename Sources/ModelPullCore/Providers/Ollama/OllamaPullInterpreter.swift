@@ -25,6 +25,14 @@ final class OllamaPullInterpreter {
     /// The message the job shows for the current phase (restored after a stall warning).
     private(set) var message = ""
 
+    /// What no Ollama sends, so that a broken or hostile server cannot grow memory without end
+    /// or overflow byte counts: digests are `sha256:` and 64 hex digits, models have a handful
+    /// of layers, and a layer of 256 TiB is no model's. Status texts are shown up to a length.
+    static let maxDigestLength = 256
+    static let maxLayers = 10_000
+    static let maxLayerBytes: Int64 = 1 << 48
+    static let maxStatusCharacters = 200
+
     init(progress: JobProgress, failures: OllamaFailures) {
         self.progress = progress
         self.failures = failures
@@ -34,10 +42,21 @@ final class OllamaPullInterpreter {
     /// which is what stall detection watches. Throws the failure an error line reports.
     func apply(_ line: OllamaPullLine) throws(DownloadFailure) -> Bool {
         if let error = line.error, !error.isEmpty { throw failures.pullError(error) }
-        let status = line.status ?? ""
+        let status = String((line.status ?? "").prefix(Self.maxStatusCharacters))
         if !status.isEmpty { lastStatus = status }
         if let digest = line.digest, !digest.isEmpty {
-            return layer(digest, status: status, total: line.total ?? 0, completed: line.completed ?? 0)
+            let total = line.total ?? 0
+            let completed = line.completed ?? 0
+            guard digest.utf8.count <= Self.maxDigestLength else {
+                throw failures.implausible("a layer digest of \(digest.utf8.count) bytes")
+            }
+            guard total <= Self.maxLayerBytes, completed <= Self.maxLayerBytes else {
+                throw failures.implausible("a layer of \(max(total, completed)) bytes")
+            }
+            if ledger.layers[digest] == nil, ledger.count >= Self.maxLayers {
+                throw failures.implausible("more than \(Self.maxLayers) layers")
+            }
+            return layer(digest, status: status, total: total, completed: completed)
         }
         switch status.lowercased() {
         case "":

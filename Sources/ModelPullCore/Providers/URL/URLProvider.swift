@@ -8,6 +8,7 @@ import Foundation
 ///   <fileName>                         the finished file
 ///   .modelpull/<fileName>.partial      bytes so far (resumed by the next request)
 ///   .modelpull/<fileName>.partial.json where the partial came from (URL, validator)
+///   .modelpull/<fileName>.partial.ranges which ranges of the partial are done (parallel ranges)
 ///   .modelpull/<fileName>.json         what the finished file is (URL, size, SHA-256)
 ///   .modelpull/<fileName>.lock         flock held while downloading
 public struct URLProvider: Provider {
@@ -50,30 +51,37 @@ public struct URLProvider: Provider {
 
         let partial = try PartialFile(path: layout.partialPath)
         let record = PartialRecord.read(layout.partialRecordPath)
-        if record?.url != url.absoluteString, partial.size > 0 {
+        let sameSource = record?.url == url.absoluteString
+        if !sameSource {
             // A partial from another URL under the same name: its bytes are not ours to resume.
             try partial.truncate(to: 0)
+            RangeRecord.remove(partialPath: partial.path)
         }
-        try PartialRecord(url: url.absoluteString, validator: record?.url == url.absoluteString ? record?.validator : nil)
+        try PartialRecord(url: url.absoluteString, validator: sameSource ? record?.validator : nil)
             .write(to: layout.partialRecordPath)
-        let resumed = partial.size
-        progress.addFile(name, size: nil)
+        var knownSize: Int64?
+        if case .valid(let ranges) = RangeRecord.load(partialPath: partial.path) { knownSize = ranges.size }
+        let resumed = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: nil)
+        progress.addFile(name, size: knownSize)
         if resumed > 0 { progress.reuse(name, bytes: resumed, fileComplete: false) }
         progress.setStatus(.downloading, resumed > 0
             ? "Resuming \(name) from \(ByteFormat.string(resumed))"
             : "Downloading \(name)")
 
-        let sink = try FileSink(file: partial, computeSHA256: true) { progress.advance(name, completed: $0) }
+        let verify = BenchmarkSwitches.verifies(context)
         var headers: [String: String] = [:]
         if let token = request.token { headers["Authorization"] = "Bearer \(token)" }
-        let source = FetchSource(url: url, headers: headers, validator: record?.validator,
+        let source = FetchSource(url: url, headers: headers, validator: sameSource ? record?.validator : nil,
                                  idleTimeout: request.stallSeconds ?? 30)
-        let outcome: FetchOutcome
+        let transfer = FileTransfer(http: context.http, sequential: fetcher(context.http))
+        let job = FileTransfer.Job(source: source, partial: partial, digest: verify ? .sha256 : nil,
+                                   connections: request.connections ?? transfer.tuning.connectionsPerFile)
+        let outcome: FileTransfer.Outcome
         do {
-            outcome = try await fetcher(context.http).fetch(source, into: sink, onSize: { size in
+            outcome = try await transfer.run(job, onSize: { size in
                 progress.addFile(name, size: size)
-                try DiskSpace.ensureRoom(for: size - sink.length, at: directory)
-            }, onRetry: { progress.setMessage($0) })
+                try DiskSpace.ensureRoom(for: size - RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size), at: directory)
+            }, onProgress: { progress.advance(name, completed: $0) }, onRetry: { progress.setMessage($0) })
         } catch let error as HTTPStatusError {
             throw HTTPFailureMapper.generic(error, url: url)
         }
@@ -81,9 +89,10 @@ public struct URLProvider: Provider {
             .write(to: layout.partialRecordPath)
 
         progress.setStatus(.verifying, "Verifying \(name)")
-        let digest = sink.finalizeSHA256()
-        if let expected = request.sha256?.lowercased(), digest?.hex != expected {
+        let digest = outcome.digest
+        if verify, let expected = request.sha256?.lowercased(), digest?.hex != expected {
             partial.discard()
+            RangeRecord.remove(partialPath: partial.path)
             try? FileManager.default.removeItem(atPath: layout.partialRecordPath)
             throw DownloadFailure(.integrity,
                 "SHA-256 mismatch for \(name): expected \(expected), got \(digest?.hex ?? "nothing"). The file was deleted; check the checksum or the URL.",
@@ -93,13 +102,14 @@ public struct URLProvider: Provider {
         try CompletedRecord(url: url.absoluteString, size: outcome.size, sha256: digest?.hex)
             .write(to: layout.completedRecordPath)
         try partial.commit(to: layout.finalPath)
+        RangeRecord.remove(partialPath: partial.path)
         try? FileManager.default.removeItem(atPath: layout.partialRecordPath)
         progress.fileFinished(name)
 
         return DownloadResult(
             path: layout.finalPath, revision: nil,
             files: [.init(path: name, size: outcome.size, sha256: digest?.hex)],
-            bytesDownloaded: outcome.size - resumed, bytesReused: resumed)
+            bytesDownloaded: outcome.transferred, bytesReused: outcome.resumed)
     }
 
     // MARK: Pieces

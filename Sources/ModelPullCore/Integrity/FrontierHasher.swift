@@ -1,0 +1,105 @@
+import Foundation
+
+/// Hashes a file that is being written out of order: it follows the contiguous finished prefix
+/// as it grows, reading the bytes back (from the page cache: they were just written) on its own
+/// queue, so by the time the last range lands little or nothing is left to hash.
+///
+/// A digest needs its input in order, which parallel ranges do not give; hashing each range as it
+/// arrives would need a tree hash the Hub does not publish.
+final class FrontierHasher: @unchecked Sendable {
+    private let file: PartialFile
+    private let queue = DispatchQueue(label: "modelpull.hash", qos: .userInitiated)
+    private let lock = NSLock()
+    private var frontier: Int64 = 0
+    private var draining = false
+    private var stopped = false
+    /// Touched only on `queue`.
+    private var hasher: any IncrementalHasher
+    private var hashed: Int64 = 0
+    private var failure: DownloadFailure?
+    /// Large enough to amortize the read, small enough not to show in peak memory.
+    private static let chunk = 1 << 20
+
+    init(file: PartialFile, algorithm: FileSink.DigestAlgorithm) {
+        self.file = file
+        hasher = algorithm.makeHasher()
+    }
+
+    /// The first `prefix` bytes are on disk: hash up to there in the background.
+    func advance(to prefix: Int64) {
+        lock.lock()
+        guard !stopped, prefix > frontier else { lock.unlock(); return }
+        frontier = prefix
+        let start = !draining
+        draining = true
+        lock.unlock()
+        if start { queue.async { [self] in drain() } }
+    }
+
+    /// Hashes whatever of the first `size` bytes is left and returns the digest. Call once every
+    /// byte is on disk.
+    func finish(size: Int64) async throws(DownloadFailure) -> Digest {
+        let result: Result<Digest, DownloadFailure> = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                lock.locked { frontier = max(frontier, size) }
+                hash(upTo: size)
+                lock.locked { stopped = true }
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(hasher.finalize()))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Stops hashing (the fetch failed or was cancelled) and waits until the queue no longer
+    /// reads the file, so the caller may close it.
+    func stop() async {
+        lock.locked { stopped = true }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { continuation.resume() }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let target: Int64? = lock.locked {
+                if stopped || hashed >= frontier {
+                    draining = false
+                    return nil
+                }
+                return frontier
+            }
+            guard let target else { return }
+            hash(upTo: target)
+            if failure != nil {
+                lock.locked { draining = false; stopped = true }
+                return
+            }
+        }
+    }
+
+    /// Runs on `queue`. Reads the bytes back from the page cache (they were just written);
+    /// mapping them instead measured no cheaper (page faults and unmapping cost what the copy
+    /// does) and would turn a file shorter than its record into a SIGBUS.
+    private func hash(upTo target: Int64) {
+        guard failure == nil, hashed < target else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        while hashed < target {
+            if lock.locked({ stopped }) { return }
+            let want = Int(min(Int64(Self.chunk), target - hashed))
+            do {
+                let got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: hashed)
+                guard got > 0 else {
+                    failure = DownloadFailure(.storage, "\(file.path) is shorter than the bytes recorded in it; retry to fetch them again.",
+                                              retryable: true)
+                    return
+                }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+                hashed += Int64(got)
+            } catch {
+                failure = error
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// Why a parallel fetch cannot go on as one, so the caller starts over another way.
+enum RangeFetchObstacle: Error, Equatable {
+    /// The server answered a range request with the whole file (it ignores ranges), or never
+    /// says how long the file is: only one in-order stream can fetch it.
+    case rangesUnsupported
+    /// `If-Range` did not match: the remote file changed since our partial was written.
+    case remoteChanged
+}
+
+/// One ranged GET for what is left of a piece: checks that the response is the range asked for
+/// (first byte, total size), writes the body at its offsets through the cursor, and stops early
+/// when another worker took the rest of the piece meanwhile.
+struct PieceRequest {
+    let http: HTTPClient
+    let url: URL
+    let headers: [String: String]
+    let validator: String?
+    let idleTimeout: TimeInterval
+    let file: PartialFile
+    /// The file size, when known; nil while the first response has yet to reveal it.
+    let expectedTotal: Int64?
+
+    enum Outcome {
+        /// A 2xx that delivered `received` bytes; `total` from `Content-Range`.
+        case delivered(received: Int64, promised: Int64, total: Int64, head: HTTPResponseHead)
+        /// A non-2xx answer, with the start of its body for error messages.
+        case status(HTTPResponseHead, body: Data)
+    }
+
+    /// `onTotal` hears the size from the head, before any byte is written, and may throw to
+    /// refuse (the disk-space check).
+    func run(_ cursor: PieceCursor, onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) async throws -> Outcome {
+        let first = cursor.position
+        let last = cursor.end - 1
+        var fields = headers
+        fields["Range"] = "bytes=\(first)-\(last)"
+        if let validator { fields["If-Range"] = validator }
+        let request = HTTPRequest(url: url, headers: fields, redirects: .follow, idleTimeout: idleTimeout)
+        let body = PieceBody(cursor: cursor, file: file, first: first, requestedEnd: last + 1,
+                             expectedTotal: expectedTotal, validatorSent: validator != nil, onTotal: onTotal)
+        do {
+            let result = try await http.stream(request, onHead: body.accept, onData: body.write)
+            guard result.head.isSuccess else { return .status(result.head, body: result.errorBody ?? Data()) }
+            return .delivered(received: body.received, promised: body.promised, total: body.total, head: result.head)
+        } catch PieceBody.Stop.pieceTaken {
+            // The rest of the piece went to another worker; what we wrote stands.
+            return .delivered(received: body.received, promised: body.received, total: body.total, head: body.head!)
+        }
+    }
+}
+
+/// The per-request state the network callbacks touch. Callbacks of one request come in order on
+/// one thread at a time, so only the cursor (shared with a worker that may split it) locks.
+private final class PieceBody: @unchecked Sendable {
+    enum Stop: Error { case pieceTaken }
+
+    let cursor: PieceCursor
+    let file: PartialFile
+    let first: Int64
+    let requestedEnd: Int64
+    let expectedTotal: Int64?
+    let validatorSent: Bool
+    let onTotal: @Sendable (Int64, HTTPResponseHead) throws -> Void
+    private(set) var head: HTTPResponseHead?
+    private(set) var promised: Int64 = 0
+    private(set) var total: Int64 = 0
+    private(set) var received: Int64 = 0
+    private var limit: Int64 = 0
+
+    init(cursor: PieceCursor, file: PartialFile, first: Int64, requestedEnd: Int64, expectedTotal: Int64?,
+         validatorSent: Bool, onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) {
+        self.cursor = cursor
+        self.file = file
+        self.first = first
+        self.requestedEnd = requestedEnd
+        self.expectedTotal = expectedTotal
+        self.validatorSent = validatorSent
+        self.onTotal = onTotal
+    }
+
+    @Sendable func accept(_ head: HTTPResponseHead) throws {
+        guard head.isSuccess else { return }
+        guard head.status == 206 else {
+            throw validatorSent ? RangeFetchObstacle.remoteChanged : RangeFetchObstacle.rangesUnsupported
+        }
+        guard let range = ContentRange(head.headers["Content-Range"]) else {
+            throw TransferError.protocolViolation("206 without a valid Content-Range")
+        }
+        guard range.first == first else {
+            throw TransferError.protocolViolation("asked for byte \(first), got \(range.first)")
+        }
+        guard let total = range.total else { throw RangeFetchObstacle.rangesUnsupported }
+        if let expectedTotal, total != expectedTotal {
+            throw DownloadFailure(.integrity,
+                "The server's file is \(total) bytes but \(expectedTotal) were expected; the remote file changed. Retry to fetch the new revision.",
+                retryable: true)
+        }
+        try onTotal(total, head)
+        self.head = head
+        self.total = total
+        promised = min(range.last + 1, requestedEnd) - first
+        limit = first + promised
+    }
+
+    @Sendable func write(_ data: Data) throws {
+        let taken = try data.withUnsafeBytes { try cursor.write($0, limit: limit, to: file) }
+        received += Int64(taken)
+        if taken < data.count, received < promised {
+            // The cursor's end moved below what this request asked for: another worker fetches
+            // the rest, so this transfer stops (its connection closes) instead of duplicating it.
+            throw Stop.pieceTaken
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// What a failed request means for the next attempt: a sentence for the retry message, or a
+/// `DownloadFailure` when trying again cannot help.
+enum RetryableFailure {
+    /// The sentence for a transport failure worth retrying; throws for those that are not.
+    static func describe(_ error: TransferError, url: URL) throws(DownloadFailure) -> String {
+        switch error {
+        case .stalled(let seconds):
+            return "no data arrived for \(Int(seconds)) s"
+        case .network(let reason):
+            return "the connection failed (\(reason))"
+        case .truncated(let expected, let received):
+            return "the server sent \(received) of \(expected) bytes"
+        case .protocolViolation(let what):
+            return "the server broke the protocol (\(what))"
+        case .tooManyRedirects:
+            throw DownloadFailure(.upstream, "Too many redirects fetching \(url.redactedForLogs): the server is in a redirect loop.", retryable: false)
+        case .responseTooLarge, .unsupportedURL:
+            throw DownloadFailure(.upstream, "Cannot fetch \(url.redactedForLogs): \(error)", retryable: false)
+        }
+    }
+
+    /// For a retryable status: how long the server asks us to wait, if it says; throws when that
+    /// is longer than the policy accepts (the download then ends as `rate_limited`).
+    static func serverDelay(_ head: HTTPResponseHead, policy: RetryPolicy) throws(DownloadFailure) -> Double? {
+        guard let after = RetryPolicy.retryAfter(head.headers) else { return nil }
+        guard after <= policy.maxRetryAfter else {
+            throw DownloadFailure(.rateLimited,
+                "The server asks to wait \(Int(after)) s before retrying (HTTP \(head.status)). Try again later.",
+                retryAfterSeconds: after)
+        }
+        return after
+    }
+
+    /// The failure that ends a transfer after `attempts` attempts in a row made no progress.
+    static func exhausted(_ url: URL, attempts: Int, last failure: String) -> DownloadFailure {
+        DownloadFailure(.network,
+            "Download of \(url.lastPathComponent) failed after \(attempts) attempts: \(failure). The bytes received are kept; retry to resume.",
+            details: ["url": .string(url.redactedForLogs)])
+    }
+}
+
+/// A value produced once by one task and awaited by another: the file size the first response
+/// reveals, which the other connections wait for before they can split the file.
+final class OnceValue<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<Value, any Error>?
+    private var waiters: [CheckedContinuation<Value, any Error>] = []
+
+    /// The first call wins; later ones are ignored.
+    func resolve(_ outcome: Result<Value, any Error>) {
+        lock.lock()
+        guard result == nil else { lock.unlock(); return }
+        result = outcome
+        let waiting = waiters
+        waiters = []
+        lock.unlock()
+        for waiter in waiting { waiter.resume(with: outcome) }
+    }
+
+    var isResolved: Bool { lock.locked { result != nil } }
+
+    func value() async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            lock.lock()
+            if let result {
+                lock.unlock()
+                continuation.resume(with: result)
+            } else {
+                waiters.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The numbers behind parallel transfers. Defaults were measured with Benchmarks/run.sh on the
+/// machine described in Benchmarks/RESULTS.md.
+public struct TransferTuning: Sendable {
+    /// Most bytes one parallel request asks for. With a connection budget of 16 this caps what
+    /// URLSession can hold in memory at 32 MiB even when the disk is slower than the network
+    /// (URLSession on Linux has no back-pressure: it reads on while the consumer falls behind).
+    /// Measured peak RSS for a 2 GiB download: 54–64 MB at 2 MiB, 80–107 MB at 4 MiB. Against
+    /// a CDN throttling each connection to 20 MB/s a request still lasts ~0.1 s, so a round trip
+    /// per request costs little.
+    public var pieceSize: Int64 = 2 << 20
+    /// Files larger than this are split into pieces; smaller ones take one in-order request (on
+    /// one throttled connection a 4 MiB file takes ~0.2 s, and many small files already run at
+    /// once). A URL of unknown size is asked for this much first; the answer reveals the size.
+    public var parallelThreshold: Int64 = 4 << 20
+    /// Most bytes one in-order request asks for (small files, servers without ranges,
+    /// `connections: 1`): one connection per file, so a larger request costs fewer round trips
+    /// (1 GiB over one connection: 2.9 s at 8 MiB per request, 3.4 s at 2 MiB) for little memory.
+    public var inOrderRequestSize: Int64 = 8 << 20
+    /// An idle connection splits a piece still in flight only when at least twice this is left:
+    /// smaller tails finish sooner on the connection that has them.
+    public var minimumSplit: Int64 = 512 << 10
+    /// Connections per file when the request does not say (`connections`); the process-wide
+    /// `ConnectionBudget` caps the sum over all files and downloads.
+    public var connectionsPerFile = ConnectionBudget.defaultCapacity
+    /// A file starts on this many connections and opens more only while more add throughput.
+    /// On the benchmark machine 4 to 8 connections were fastest against an unthrottled server
+    /// (every extra one is URLSession work on the same cores), while a CDN that throttles each
+    /// connection needs all 16.
+    public var initialConnections = 4
+    /// Seconds between flushes of a parallel download's bytes to the disk while it runs, so the
+    /// final sync before the rename has little left to wait for.
+    public var flushInterval: Double = 1
+
+    public init() { if let v = ProcessInfo.processInfo.environment["MP_EXP_FLUSH"], let d = Double(v) { flushInterval = d } }
+
+    public static let standard = TransferTuning()
+}

@@ -1,0 +1,120 @@
+import Foundation
+@testable import ModelPullCore
+import XCTest
+
+/// The bookkeeping under parallel ranges: range sets, piece planning and splitting, the
+/// connection budget, the ranges record, and hashing a file written out of order.
+final class ParallelTransferUnitTests: XCTestCase {
+    private var directory = ""
+
+    override func setUp() {
+        directory = NSTemporaryDirectory() + "mp-parallel-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func testRangeSetsMergeAndReportGapsAndPrefix() {
+        var set = ByteRangeSet()
+        set.insert(10..<20)
+        set.insert(30..<40)
+        XCTAssertEqual(set.prefixEnd, 0)
+        set.insert(0..<10)
+        XCTAssertEqual(set.ranges, [0..<20, 30..<40])
+        XCTAssertEqual(set.prefixEnd, 20)
+        XCTAssertEqual(set.gaps(upTo: 50), [20..<30, 40..<50])
+        set.insert(15..<35)
+        XCTAssertEqual(set.ranges, [0..<40])
+        XCTAssertEqual(set.count, 40)
+        XCTAssertEqual(ByteRangeSet([0..<10, 20..<30]).clamped(to: 25).ranges, [0..<10, 20..<25])
+    }
+
+    func testPlannerHandsOutBoundedPiecesLowestFirstThenSplitsTheLargestTail() throws {
+        let planner = PiecePlanner(missing: [0..<10, 20..<45], pieceSize: 10, minimumSplit: 2)
+        let pieces = (0..<4).compactMap { _ in planner.next() }
+        XCTAssertEqual(pieces.map { $0.start..<$0.end }, [0..<10, 20..<30, 30..<40, 40..<45])
+        // Nothing unassigned: the next one takes the back half of the piece with most left.
+        let file = try PartialFile(path: directory + "/p")
+        _ = try [UInt8](repeating: 1, count: 4).withUnsafeBytes { try pieces[0].write($0, limit: .max, to: file) }
+        let stolen = try XCTUnwrap(planner.next())
+        XCTAssertEqual(stolen.end, 30, "from the first piece with the most left (20..<30, untouched)")
+        XCTAssertEqual(pieces[1].end, stolen.start)
+        XCTAssertGreaterThanOrEqual(pieces[1].end - pieces[1].position, 2, "the victim keeps at least the minimum")
+        // A write that reaches the new end takes only what still belongs to the piece.
+        let taken = try [UInt8](repeating: 2, count: 100).withUnsafeBytes { try pieces[1].write($0, limit: .max, to: file) }
+        XCTAssertEqual(Int64(taken), pieces[1].end - 20)
+        XCTAssertTrue(pieces[1].isFinished)
+        for piece in pieces + [stolen] { planner.retire(piece) }
+        XCTAssertEqual(planner.writtenBytes, 4 + Int64(taken))
+    }
+
+    func testTheBudgetServesWaitersInOrderAndForgetsCancelledOnes() async throws {
+        let budget = ConnectionBudget(capacity: 1)
+        try await budget.acquire()
+        let order = OrderRecorder()
+        let cancelled = Task { try await budget.acquire(); order.add("cancelled one got a slot") }
+        while budget.waitingCount < 1 { await Task.yield() }
+        let second = Task { try await budget.acquire(); order.add("second") }
+        while budget.waitingCount < 2 { await Task.yield() }
+        cancelled.cancel()
+        await XCTAssertThrowsAsync(try await cancelled.value)
+        budget.release()
+        try await second.value
+        XCTAssertEqual(order.items, ["second"])
+        budget.release()
+        XCTAssertEqual(budget.freeSlots, 1)
+    }
+
+    func testTheRangesRecordIsRewrittenInPlaceAndAnUnreadableOneProvesNothing() throws {
+        let partial = directory + "/m.partial"
+        FileManager.default.createFile(atPath: partial, contents: Data(count: 100))
+        XCTAssertEqual(RangeRecord.load(partialPath: partial), .none)
+        XCTAssertEqual(RangeRecord.finishedBytes(partialPath: partial, expectedSize: 200), 100, "no record: written in order")
+        var record = RangeRecord(size: 200, validator: "\"v1\"", done: ByteRangeSet([50..<100]))
+        try record.store(partialPath: partial)
+        let slot = try FileManager.default.attributesOfItem(atPath: RangeRecord.sidecarPath(for: partial))[.size] as? Int
+        record.done.insert(150..<200)
+        try record.store(partialPath: partial)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: RangeRecord.sidecarPath(for: partial))[.size] as? Int, slot,
+                       "rewritten in place, never grown")
+        XCTAssertEqual(RangeRecord.load(partialPath: partial), .valid(record))
+        XCTAssertEqual(RangeRecord.finishedBytes(partialPath: partial, expectedSize: 200), 100)
+        XCTAssertEqual(RangeRecord.finishedBytes(partialPath: partial, expectedSize: 300), 0, "another size: nothing is ours")
+        try Data("{\"size\": 2".utf8).write(to: URL(fileURLWithPath: RangeRecord.sidecarPath(for: partial)))
+        XCTAssertEqual(RangeRecord.load(partialPath: partial), .unreadable)
+        XCTAssertEqual(RangeRecord.finishedBytes(partialPath: partial, expectedSize: 200), 0)
+    }
+
+    func testTheFrontierHasherHashesAFileWrittenOutOfOrder() async throws {
+        let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let file = try PartialFile(path: directory + "/h")
+        let hasher = FrontierHasher(file: file, algorithm: .sha256)
+        let ranges: [Range<Int>] = [2_000_000..<3_000_000, 0..<1_000_000, 1_000_000..<2_000_000]
+        var done = ByteRangeSet()
+        for range in ranges {
+            try bytes[range].withUnsafeBytes { try file.write($0, at: Int64(range.lowerBound)) }
+            done.insert(Int64(range.lowerBound)..<Int64(range.upperBound))
+            hasher.advance(to: done.prefixEnd)
+        }
+        let digest = try await hasher.finish(size: Int64(bytes.count))
+        var reference = SHA256()
+        reference.update(bytes)
+        XCTAssertEqual(digest, reference.finalize())
+    }
+}
+
+private final class OrderRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
+    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
+
+private func XCTAssertThrowsAsync<T>(_ expression: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async {
+    do {
+        _ = try await expression()
+        XCTFail("expected an error", file: file, line: line)
+    } catch {}
+}
