@@ -56,8 +56,9 @@ final class ParallelDownloadTests: XCTestCase {
         XCTAssertEqual(asked.first.map { $0.end - $0.start }, 2 * piece)
         XCTAssertTrue(asked.dropFirst().allSatisfy { $0.end - $0.start <= piece }, "no request asks for more than one piece: \(asked)")
         XCTAssertGreaterThan(http.connectionsAccepted, 1, "several connections")
-        // Splitting a piece for an idle connection may waste what was in flight, never more.
-        XCTAssertLessThan(http.bodyBytesSent(path: "/m.bin"), data.count + (1 << 20))
+        // Splitting a piece for an idle connection may waste what was in flight (and what the
+        // kernel had buffered on that socket), never more than one piece.
+        XCTAssertLessThan(http.bodyBytesSent(path: "/m.bin"), data.count + piece)
         let state = try FileManager.default.contentsOfDirectory(atPath: directory + "/.modelpull")
         XCTAssertFalse(state.contains { $0.hasSuffix(".partial") || $0.hasSuffix(".ranges") }, "\(state)")
     }
