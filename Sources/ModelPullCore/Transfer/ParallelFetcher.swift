@@ -206,8 +206,8 @@ private struct Worker: Sendable {
                 return
             }
             try await fetch(cursor, slot: slot)
-            ramp.pieceArrived(bytes: cursor.end - cursor.start)
             run.finished(cursor)
+            guard ramp.pieceArrived(bytes: cursor.end - cursor.start) else { return }
         }
     }
 
@@ -256,66 +256,6 @@ private struct Worker: Sendable {
             try await Task.sleep(for: .seconds(delay))
             try await slot.reacquire()
         }
-    }
-}
-
-/// Opens a file's connections beyond the first few only while they add throughput: each window
-/// in which every open connection finished about one piece measures the file's rate; the count
-/// doubles while doubling raised that rate by at least `growth`, and stays put once it did not. A server that throttles each connection gets
-/// every connection the file may use; a fast one (where more connections only add URLSession
-/// work on the same cores) keeps a few.
-private final class ConnectionRamp: @unchecked Sendable {
-    /// Measured on the benchmark machine: doubling the connections to a CDN that throttles each
-    /// one raised the rate ~1.8×, to an unthrottled one 1.0–1.15× (the first window also pays
-    /// for connecting, which only makes the next look better, i.e. errs towards more).
-    private static let growth = 1.5
-    private let gate: ConnectionBudget
-    private let lock = NSLock()
-    private let limit: Int
-    private var open: Int
-    private var windowStart = monotonicSeconds()
-    private var windowBytes: Int64 = 0
-    private var windowPieces = 0
-    private var lastRate: Double?
-    private var settled = false
-
-    init(initial: Int, limit: Int) {
-        self.limit = max(1, limit)
-        open = min(max(1, initial), self.limit)
-        gate = ConnectionBudget(capacity: max(1, self.limit - open), available: 0)
-    }
-
-    /// Waits until the ramp opens this connection (throws if the fetch is cancelled meanwhile).
-    func admission() async throws {
-        try await gate.acquire()
-    }
-
-    func pieceArrived(bytes: Int64) {
-        let admit: Int = lock.locked {
-            guard !settled, open < limit else { return 0 }
-            windowBytes += bytes
-            windowPieces += 1
-            guard windowPieces >= open else { return 0 }
-            let now = monotonicSeconds()
-            let rate = Double(windowBytes) / max(now - windowStart, 1e-6)
-            windowStart = now
-            windowBytes = 0
-            windowPieces = 0
-            if let lastRate, rate < lastRate * Self.growth {
-                settled = true
-                return 0
-            }
-            lastRate = rate
-            let more = min(open, limit - open)
-            open += more
-            return more
-        }
-        for _ in 0..<admit { gate.release() }
-    }
-
-    /// Lets every waiting connection in (to find no work and end).
-    func admitAll() {
-        for _ in 0..<gate.capacity { gate.release() }
     }
 }
 

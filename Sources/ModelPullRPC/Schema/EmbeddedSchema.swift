@@ -2733,7 +2733,7 @@ public enum EmbeddedSchema {
       "type": "integer",
       "minimum": 1,
       "maximum": 64,
-      "description": "How many connections one file may use at once (default 16). Files larger than 2 MiB are split into 2 MiB byte ranges fetched over up to this many connections; smaller files take one request each, many files at a time. All transfers in the server share a budget of 16 connections, so concurrent downloads split it and values above 16 act as 16; 1 fetches each file in order over one connection."
+      "description": "The most connections one file may use at once (default 16). Files larger than 4 MiB are split into 2 MiB byte ranges: a file starts on 8 connections and opens up to this many while more connections raise its throughput (CDNs that throttle each connection). Smaller files take one request each, many files at a time. All transfers in the server share a budget of 16 connections, so concurrent downloads split it and values above 16 act as 16; 1 fetches each file in order over one connection."
     },
     "sha256": {
       "type": "string",
@@ -3242,7 +3242,7 @@ public enum EmbeddedSchema {
           "schema": {
             "$ref": "methods/models.download.params.schema.json#/properties/connections"
           },
-          "description": "How many connections one file may use at once (default 16); see the params schema."
+          "description": "The most connections one file may use at once (default 16); see the params schema."
         },
         {
           "name": "sha256",
