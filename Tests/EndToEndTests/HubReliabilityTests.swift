@@ -318,7 +318,10 @@ final class HubReliabilityTests: HuggingFaceTestCase {
         XCTAssertTrue(orphan.waitForChildExit(timeout: 5), "modelpull outlived its parent")
         let sentAtExit = fake.cdn.bodyBytesSent(path: fake.cdnPath(model))
         Thread.sleep(forTimeInterval: 0.3)
-        XCTAssertEqual(fake.cdn.bodyBytesSent(path: fake.cdnPath(model)), sentAtExit, "the transfer stopped with the process")
+        // The server may count one more rate-limited slice that was in its hands when the socket
+        // closed; a transfer that went on would add ~300 KB in 0.3 s at 1 MB/s.
+        XCTAssertLessThanOrEqual(fake.cdn.bodyBytesSent(path: fake.cdnPath(model)) - sentAtExit, 64 << 10,
+                                 "the transfer stopped with the process")
         let kept = size(partial("acme/tiny", model)) ?? 0
         XCTAssertGreaterThan(kept, 0)
         XCTAssertFalse(exists(snapshot("acme/tiny", commit) + "/model.safetensors"))
