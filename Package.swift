@@ -13,11 +13,16 @@ let package = Package(
     ],
     targets: [
         // The engine: jobs, transfers, integrity, providers, storage. Knows nothing of JSON-RPC.
-        .target(name: "ModelPullCore", dependencies: ["CModelPullSHA"]),
+        .target(name: "ModelPullCore", dependencies: ["CModelPullSHA", "CModelPullCurl"]),
         // SHA-256 block functions on the CPU's SHA instructions (x86-64 SHA-NI, ARMv8 SHA2) with
         // runtime detection: Swift cannot emit them, and hashing must keep up with the network.
         // Per-function target attributes, so no special flags; compiles to a no-op elsewhere.
         .target(name: "CModelPullSHA"),
+        // File bodies over libcurl's multi interface (see TransferEngine.swift): libcurl is what
+        // FoundationNetworking is built on, loaded with dlopen at run time, so building needs no
+        // libcurl headers and a system without it falls back to URLSession.
+        .target(name: "CModelPullCurl",
+                linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // JSON-RPC 2.0 over stdio: JSON values, framing, the ordered writer, dispatch, methods.
         .target(name: "ModelPullRPC", dependencies: ["ModelPullCore"]),
         // The executable: argument parsing, stdio wiring, signals, `serve` and `pull`.

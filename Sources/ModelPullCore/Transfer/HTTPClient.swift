@@ -21,8 +21,16 @@ public final class HTTPClient: @unchecked Sendable {
     /// The connections file transfers share (API calls do not take a slot: they are short).
     public let connectionBudget: ConnectionBudget
 
-    public init(userAgent: String, connectionBudget: Int = ConnectionBudget.defaultCapacity) {
+    /// Carries file bodies when libcurl is the engine (see `TransferEngine`).
+    private let bodyTransport: CurlBodyTransport?
+    public let engine: TransferEngine
+
+    public init(userAgent: String, connectionBudget: Int = ConnectionBudget.defaultCapacity,
+                engine: TransferEngine = .urlsession) {
         self.connectionBudget = ConnectionBudget(capacity: connectionBudget)
+        let loop = engine == .libcurl ? CurlEventLoop.shared : nil
+        bodyTransport = loop.map { CurlBodyTransport(loop: $0, userAgent: userAgent) }
+        self.engine = bodyTransport == nil ? .urlsession : .libcurl
         // Room for every budgeted transfer plus the API calls beside them, so URLSession never
         // queues a request we already counted as running.
         let perHost = self.connectionBudget.capacity + 4
@@ -51,6 +59,18 @@ public final class HTTPClient: @unchecked Sendable {
         /// For non-2xx responses the body is not streamed to the consumer; its first bytes are
         /// kept here so errors can quote what the server said.
         public var errorBody: Data?
+    }
+
+    /// `stream` for file bodies: over libcurl when it is the engine (GET without a body), else
+    /// URLSession. The `Data` handed to `onData` may point into libcurl's read buffer: the
+    /// consumer must be done with it when `onData` returns (write it, hash it, copy it).
+    func streamBody(_ request: HTTPRequest, errorBodyLimit: Int = 64 << 10,
+                    onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
+                    onData: @escaping @Sendable (Data) throws -> Void) async throws -> StreamResult {
+        if let bodyTransport, request.method == "GET", request.body == nil {
+            return try await bodyTransport.stream(request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
+        }
+        return try await stream(request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
     }
 
     /// Sends a request and hands a 2xx body to `onData` as it arrives, in order, on one thread

@@ -41,7 +41,7 @@ struct PieceRequest {
         let body = PieceBody(cursor: cursor, file: file, first: first, requestedEnd: last + 1,
                              expectedTotal: expectedTotal, validatorSent: validator != nil, onTotal: onTotal)
         do {
-            let result = try await http.stream(request, onHead: body.accept, onData: body.write)
+            let result = try await http.streamBody(request, onHead: body.accept, onData: body.write)
             guard result.head.isSuccess else { return .status(result.head, body: result.errorBody ?? Data()) }
             return .delivered(received: body.received, promised: body.promised, total: body.total, head: result.head)
         } catch PieceBody.Stop.pieceTaken {

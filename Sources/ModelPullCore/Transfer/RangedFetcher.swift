@@ -104,7 +104,7 @@ public struct RangedFetcher: Sendable {
                 try await http.connectionBudget.acquire()
                 let result: HTTPClient.StreamResult
                 do {
-                    result = try await http.stream(request, onHead: attempt.accept, onData: attempt.write)
+                    result = try await http.streamBody(request, onHead: attempt.accept, onData: attempt.write)
                     http.connectionBudget.release()
                 } catch {
                     http.connectionBudget.release()

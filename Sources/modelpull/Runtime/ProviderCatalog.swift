@@ -12,9 +12,12 @@ enum ProviderCatalog {
     }
 
     static func context(log: LogSink) -> ProviderContext {
-        ProviderContext(environment: ProcessEnvironment(),
-                        http: HTTPClient(userAgent: "modelpull/\(ServerVersion.string)"),
-                        log: log)
+        let environment = ProcessEnvironment()
+        let engine = TransferEngine.choose(environment)
+        if let note = engine.note { log(.warning, note) }
+        let http = HTTPClient(userAgent: "modelpull/\(ServerVersion.string)", engine: engine.engine)
+        log(.debug, "file bodies travel over \(http.engine.rawValue)")
+        return ProviderContext(environment: environment, http: http, log: log)
     }
 }
 

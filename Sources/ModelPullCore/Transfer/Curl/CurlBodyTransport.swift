@@ -1,0 +1,75 @@
+import Foundation
+
+/// File bodies over libcurl (see `TransferEngine`): the same contract as `HTTPClient.stream`,
+/// with the redirect policy applied here, hop by hop, exactly as `TaskState` applies it for
+/// URLSession: at most ten hops, `Authorization` dropped for good at the first cross-origin one.
+struct CurlBodyTransport: Sendable {
+    let loop: CurlEventLoop
+    let userAgent: String
+
+    static let maximumRedirects = 10
+
+    func stream(_ request: HTTPRequest, errorBodyLimit: Int,
+                onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
+                onData: @escaping @Sendable (Data) throws -> Void) async throws -> HTTPClient.StreamResult {
+        var url = request.url
+        var headers = request.headers
+        headers["User-Agent"] = userAgent
+        // Identity, so Content-Length and ranges count the bytes we store.
+        headers["Accept-Encoding"] = "identity"
+        var hops = 0
+        while true {
+            guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                throw TransferError.unsupportedURL(url.redactedForLogs)
+            }
+            let policy = request.redirects
+            let origin = request.url.origin
+            let current = url
+            let follows: @Sendable (HTTPResponseHead) -> Bool = { head in
+                guard let next = Self.location(of: head, from: current) else { return false }
+                switch policy {
+                case .never: return false
+                case .stopAtCrossOrigin: return next.origin == origin
+                case .follow: return true
+                }
+            }
+            guard let exchange = CurlExchange(url: url, headers: headers, idleTimeout: request.idleTimeout,
+                                              errorBodyLimit: errorBodyLimit, follows: follows,
+                                              onHead: onHead, onData: onData) else {
+                throw TransferError.network("libcurl could not start a transfer")
+            }
+            let outcome = try await perform(exchange)
+            guard outcome.isRedirect, let next = Self.location(of: outcome.head, from: url) else {
+                return HTTPClient.StreamResult(head: outcome.head, errorBody: outcome.errorBody)
+            }
+            hops += 1
+            guard hops <= Self.maximumRedirects else { throw TransferError.tooManyRedirects(hops) }
+            // Removed, not restored: once the chain leaves the origin, the token stays behind.
+            if next.origin != origin { headers = headers.filter { $0.key.lowercased() != "authorization" } }
+            url = next
+        }
+    }
+
+    private func perform(_ exchange: CurlExchange) async throws -> CurlExchange.Outcome {
+        let box = UncheckedBox(exchange)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard exchange.attach(continuation) else {
+                    return continuation.resume(throwing: CancellationError())
+                }
+                loop.add(exchange)
+            }
+        } onCancel: {
+            loop.cancel(box.value)
+        }
+    }
+
+    /// Where a redirect points, resolved against the URL that answered; nil when it points
+    /// nowhere we can go.
+    private static func location(of head: HTTPResponseHead, from url: URL) -> URL? {
+        guard [301, 302, 303, 307, 308].contains(head.status), let location = head.headers["Location"],
+              let next = URL(string: location, relativeTo: url)?.absoluteURL,
+              let scheme = next.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+        return next
+    }
+}

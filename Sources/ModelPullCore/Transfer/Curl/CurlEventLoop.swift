@@ -1,0 +1,107 @@
+import CModelPullCurl
+import Foundation
+
+/// One thread that drives every libcurl exchange of the process through one multi handle: it
+/// adds and removes exchanges, lets libcurl read the sockets (the exchanges' callbacks write the
+/// bytes where they belong, on this thread), completes finished ones and ends stalled ones.
+///
+/// One thread is enough: a read costs a copy out of the socket and a `pwrite`, about what curl
+/// spends, and a callback that blocks on a slow disk stops the sockets being read, so the
+/// kernel's receive windows, not our memory, absorb the difference. libcurl keeps finished
+/// connections in the multi handle's cache, so the next range to the same host reuses one.
+final class CurlEventLoop: @unchecked Sendable {
+    /// The process's loop, started on first use; nil when libcurl could not be loaded.
+    static let shared: CurlEventLoop? = mp_curl_load() == 1 ? CurlEventLoop() : nil
+
+    private let multi: UnsafeMutableRawPointer
+    private let lock = NSLock()
+    private var arriving: [CurlExchange] = []
+    private var leaving: [CurlExchange] = []
+    /// The exchanges in the multi handle, by easy handle (loop thread only).
+    private var active: [UnsafeMutableRawPointer: CurlExchange] = [:]
+
+    private init?() {
+        guard let multi = mp_curl_multi_init() else { return nil }
+        self.multi = multi
+        // No HTTP/1.1 pipelining or HTTP/2 multiplexing: one range, one connection.
+        _ = mp_curl_multi_setopt_long(multi, CurlOption.multiPipelining, 0)
+        // Idle connections kept for reuse: the global connection budget plus API headroom.
+        _ = mp_curl_multi_setopt_long(multi, CurlOption.multiMaxConnects, 64)
+        let thread = Thread { [self] in run() }
+        thread.name = "modelpull.curl"
+        thread.start()
+    }
+
+    /// Starts an exchange; it completes through its continuation.
+    func add(_ exchange: CurlExchange) {
+        lock.locked { arriving.append(exchange) }
+        _ = mp_curl_multi_wakeup(multi)
+    }
+
+    /// Stops an exchange at once (its connection is closed) and completes it as cancelled.
+    func cancel(_ exchange: CurlExchange) {
+        exchange.markCancelled()
+        lock.locked { leaving.append(exchange) }
+        _ = mp_curl_multi_wakeup(multi)
+    }
+
+    private func run() -> Never {
+        var waitStarted = DispatchTime.now().uptimeNanoseconds
+        while true {
+            let waited = Double(DispatchTime.now().uptimeNanoseconds - waitStarted) / 1e9
+            for exchange in active.values { exchange.idleSeconds += waited }
+            takeCommands()
+            var running: Int32 = 0
+            _ = mp_curl_multi_perform(multi, &running)
+            completeFinished()
+            endStalled()
+            waitStarted = DispatchTime.now().uptimeNanoseconds
+            // Wake at least every 100 ms while exchanges run, to notice stalls.
+            _ = mp_curl_multi_poll(multi, active.isEmpty ? 60_000 : 100)
+        }
+    }
+
+    private func takeCommands() {
+        let (added, cancelled) = lock.locked { () -> ([CurlExchange], [CurlExchange]) in
+            defer { arriving = []; leaving = [] }
+            return (arriving, leaving)
+        }
+        for exchange in added {
+            if exchange.isCancelled {
+                exchange.finish(code: CurlCode.ok, override: CancellationError())
+            } else if mp_curl_multi_add_handle(multi, exchange.easy) != 0 {
+                exchange.finish(code: CurlCode.ok, override: TransferError.network("libcurl refused the transfer"))
+            } else {
+                active[exchange.easy] = exchange
+            }
+        }
+        for exchange in cancelled where active[exchange.easy] === exchange {
+            remove(exchange)
+            exchange.finish(code: CurlCode.ok, override: CancellationError())
+        }
+    }
+
+    private func completeFinished() {
+        var easy: UnsafeMutableRawPointer?
+        var code: Int32 = 0
+        while mp_curl_multi_next_done(multi, &easy, &code) == 1 {
+            guard let easy, let exchange = active[easy] else { continue }
+            remove(exchange)
+            exchange.finish(code: code)
+        }
+    }
+
+    /// Ends exchanges that waited on the network for their idle timeout without a byte (time
+    /// spent in other exchanges' callbacks does not count against them).
+    private func endStalled() {
+        for exchange in active.values where exchange.idleSeconds >= exchange.idleTimeout {
+            remove(exchange)
+            exchange.finish(code: CurlCode.ok, override: TransferError.stalled(seconds: exchange.idleTimeout))
+        }
+    }
+
+    private func remove(_ exchange: CurlExchange) {
+        _ = mp_curl_multi_remove_handle(multi, exchange.easy)
+        active[exchange.easy] = nil
+    }
+}

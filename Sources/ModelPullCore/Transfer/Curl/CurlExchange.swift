@@ -1,0 +1,231 @@
+import CModelPullCurl
+import Foundation
+
+/// One HTTP request and response on libcurl, redirects not followed (`CurlBodyTransport`
+/// decides those). Built on the caller's thread; from `CurlEventLoop.add` on, its callbacks,
+/// head parsing and completion run on the loop's thread only. Only cancellation and the
+/// continuation cross threads, under a lock.
+final class CurlExchange: @unchecked Sendable {
+    struct Outcome: Sendable {
+        var head: HTTPResponseHead
+        /// The start of a non-2xx body, for error messages.
+        var errorBody: Data?
+        /// The head was a redirect the caller follows; its body was discarded.
+        var isRedirect: Bool
+    }
+
+    /// What happens to the body, decided when the head is complete.
+    private enum BodyRoute {
+        case deliver
+        case discardRedirect
+        case keepErrorPage
+    }
+
+    let easy: UnsafeMutableRawPointer
+    let url: URL
+    let idleTimeout: TimeInterval
+    private var headerList: UnsafeMutableRawPointer?
+    private let errorMessage: UnsafeMutablePointer<CChar>
+    private let errorBodyLimit: Int
+    private let follows: @Sendable (HTTPResponseHead) -> Bool
+    private let onHead: @Sendable (HTTPResponseHead) throws -> Void
+    private let onData: @Sendable (Data) throws -> Void
+
+    // Loop-thread state.
+    /// Seconds spent waiting on the network since this exchange last received a byte.
+    var idleSeconds: TimeInterval = 0
+    private var status = 0
+    private var fields: [String: String] = [:]
+    private var head: HTTPResponseHead?
+    private var route = BodyRoute.deliver
+    private var errorBody = Data()
+    private var errorBodyCut = false
+    private var failure: (any Error)?
+
+    // Shared state.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Outcome, any Error>?
+    private var cancelled = false
+
+    /// Nil when libcurl cannot make a handle (out of memory).
+    init?(url: URL, headers: [String: String], idleTimeout: TimeInterval, errorBodyLimit: Int,
+          follows: @escaping @Sendable (HTTPResponseHead) -> Bool,
+          onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
+          onData: @escaping @Sendable (Data) throws -> Void) {
+        guard let easy = mp_curl_easy_init() else { return nil }
+        self.easy = easy
+        self.url = url
+        self.idleTimeout = idleTimeout
+        self.errorBodyLimit = errorBodyLimit
+        self.follows = follows
+        self.onHead = onHead
+        self.onData = onData
+        errorMessage = .allocate(capacity: CurlOption.errorBufferSize)
+        errorMessage.initialize(repeating: 0, count: CurlOption.errorBufferSize)
+        configure(headers: headers)
+    }
+
+    deinit {
+        mp_curl_easy_cleanup(easy)
+        if let headerList { mp_curl_slist_free_all(headerList) }
+        errorMessage.deallocate()
+    }
+
+    private func configure(headers: [String: String]) {
+        let this = Unmanaged.passUnretained(self).toOpaque()
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.url, url.absoluteString)
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            headerList = mp_curl_slist_append(headerList, "\(name): \(value)")
+        }
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.httpHeader, headerList)
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.errorBuffer, errorMessage)
+        _ = mp_curl_easy_setopt_callback(easy, CurlOption.writeFunction, curlWriteCallback)
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.writeData, this)
+        _ = mp_curl_easy_setopt_callback(easy, CurlOption.headerFunction, curlHeaderCallback)
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.headerData, this)
+        // Threads, not signals, for timeouts; redirects are ours to judge (tokens stay home).
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.noSignal, 1)
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.followLocation, 0)
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.protocols, CurlOption.protocolHTTP | CurlOption.protocolHTTPS)
+        // One connection per range: CDNs throttle per connection, and HTTP/2 would multiplex
+        // every range of a file onto one.
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.httpVersion, CurlOption.httpVersion1_1)
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.bufferSize, CurlExchange.readSize)
+        _ = mp_curl_easy_setopt_long(easy, CurlOption.tcpKeepAlive, 1)
+        // Certificates: libcurl's built-in CA bundle, as FoundationNetworking uses on Linux.
+    }
+
+    /// Bytes per read from the socket, and so the most handed to `onData` at once: large enough
+    /// that per-read costs vanish, small enough that 16 connections hold 8 MiB.
+    static let readSize = 512 << 10
+
+    // MARK: Crossing threads
+
+    /// Registers the waiting caller; false if the exchange was cancelled first.
+    func attach(_ continuation: CheckedContinuation<Outcome, any Error>) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard !cancelled else { return false }
+        self.continuation = continuation
+        return true
+    }
+
+    /// Marks the exchange cancelled; the loop removes it and completes it.
+    func markCancelled() {
+        lock.locked { cancelled = true }
+    }
+
+    var isCancelled: Bool { lock.locked { cancelled } }
+
+    // MARK: Loop thread
+
+    func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+        idleSeconds = 0
+        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("HTTP/") {
+            // A new status line starts a new head (after a 100 Continue or a proxy's CONNECT).
+            let parts = line.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            fields = [:]
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { return }
+        let key = name.lowercased()
+        fields[key] = fields[key].map { "\($0), \(value)" } ?? value
+    }
+
+    /// Returns the bytes taken; fewer than offered stops the transfer.
+    func receiveBody(_ bytes: UnsafeMutableRawPointer, count: Int) -> Int {
+        idleSeconds = 0
+        guard failure == nil, !isCancelled, completeHead() else { return 0 }
+        switch route {
+        case .discardRedirect:
+            return count
+        case .keepErrorPage:
+            let room = errorBodyLimit - errorBody.count
+            errorBody.append(UnsafeRawBufferPointer(start: bytes, count: min(room, count)).bindMemory(to: UInt8.self))
+            // Enough to quote: stop reading (an error page that never ends must not hold us).
+            if errorBody.count >= errorBodyLimit { errorBodyCut = true; return 0 }
+            return count
+        case .deliver:
+            do {
+                // No copy: the consumer writes these bytes before returning (see `streamBody`).
+                try onData(Data(bytesNoCopy: bytes, count: count, deallocator: .none))
+                return count
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+    }
+
+    /// Builds the head once the first body byte (or the end) shows which head is final.
+    private func completeHead() -> Bool {
+        if head != nil { return true }
+        let head = HTTPResponseHead(status: status, headers: HTTPHeaders(fields), url: url)
+        self.head = head
+        if head.isRedirect && follows(head) {
+            route = .discardRedirect
+        } else if head.isSuccess {
+            route = .deliver
+            do { try onHead(head) } catch { failure = error; return false }
+        } else {
+            route = .keepErrorPage
+        }
+        return true
+    }
+
+    /// Ends the exchange with libcurl's result code, or with `override` (cancelled, stalled).
+    func finish(code: Int32, override: (any Error)? = nil) {
+        if override == nil, code == CurlCode.ok, head == nil, status > 0 { _ = completeHead() }
+        let result: Result<Outcome, any Error>
+        if let failure {
+            result = .failure(failure)
+        } else if let override {
+            result = .failure(override)
+        } else if isCancelled {
+            result = .failure(CancellationError())
+        } else if errorBodyCut, let head {
+            result = .success(Outcome(head: head, errorBody: errorBody, isRedirect: false))
+        } else if code != CurlCode.ok {
+            result = .failure(transportError(code))
+        } else if let head {
+            result = .success(Outcome(head: head, errorBody: head.isSuccess ? nil : errorBody,
+                                      isRedirect: route == .discardRedirect))
+        } else {
+            result = .failure(TransferError.network("the server closed the connection without a response"))
+        }
+        let continuation = lock.locked { () -> CheckedContinuation<Outcome, any Error>? in
+            defer { self.continuation = nil }
+            return self.continuation
+        }
+        continuation?.resume(with: result)
+    }
+
+    private func transportError(_ code: Int32) -> any Error {
+        switch code {
+        case CurlCode.operationTimedOut: return TransferError.stalled(seconds: idleTimeout)
+        case CurlCode.abortedByCallback: return CancellationError()
+        case CurlCode.unsupportedProtocol, CurlCode.urlMalformed: return TransferError.unsupportedURL(url.redactedForLogs)
+        default:
+            let detail = String(cString: errorMessage)
+            return TransferError.network(detail.isEmpty ? String(cString: mp_curl_easy_strerror(code)) : detail)
+        }
+    }
+}
+
+/// libcurl's callbacks: C functions that find their exchange through the user-data pointer.
+private let curlWriteCallback: mp_curl_data_callback = { bytes, size, count, user in
+    guard let bytes, let user else { return 0 }
+    let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+    return exchange.receiveBody(UnsafeMutableRawPointer(bytes), count: size * count)
+}
+
+private let curlHeaderCallback: mp_curl_data_callback = { bytes, size, count, user in
+    guard let bytes, let user else { return 0 }
+    let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+    exchange.receiveHeaderLine(UnsafeRawBufferPointer(start: bytes, count: size * count))
+    return size * count
+}
