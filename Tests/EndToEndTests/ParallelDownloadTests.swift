@@ -65,20 +65,28 @@ final class ParallelDownloadTests: XCTestCase {
 
     // The faulty range is the last one, smaller than two minimum splits (2 × 512 KiB), so no idle
     // connection takes it over and the resume point is deterministic.
+    /// On both transfer engines: libcurl (the default on Linux) and URLSession (the fallback).
     func testADropInTheMiddleOfOneRangeResumesThatRangeFromTheByteReached() throws {
         let data = TestBytes.make(count: 3 * piece + 900_000, seed: 91)
-        let http = try serve(data, flaky: FlakyPiece(start: 3 * piece, trouble: .drop(after: 400_000)))
-        defer { http.stop() }
-        http.faults.add(.rateLimit(bytesPerSecond: 8 << 20), for: .path("/m.bin"), times: .always)
         let sha = try Checksums.sha256(of: data)
-        let server = try ModelPullProcess()
-        server.request(1, "models/download", params(http.url("/m.bin"), ["sha256": sha]))
-        let (notifications, response) = server.response(to: 1, timeout: 60)
-        ProgressRules.check(notifications, response: response, expectTerminal: "complete")
-        XCTAssertEqual(try Checksums.sha256(of: directory + "/m.bin"), sha)
-        XCTAssertTrue(ranges(http).contains { $0.start == 3 * piece + 400_000 && $0.end == data.count },
-                      "resumed at the byte reached: \(ranges(http))")
-        XCTAssertLessThan(http.bodyBytesSent(path: "/m.bin"), data.count + (1 << 20), "the dropped range was not fetched again")
+        for engine in ["libcurl", "urlsession"] {
+            let local = directory + "/" + engine
+            let http = try serve(data, flaky: FlakyPiece(start: 3 * piece, trouble: .drop(after: 400_000)))
+            defer { http.stop() }
+            http.faults.add(.rateLimit(bytesPerSecond: 8 << 20), for: .path("/m.bin"), times: .always)
+            let server = try ModelPullProcess(arguments: ["--log-level", "debug"],
+                                              environment: ["MODELPULL_TRANSFER_ENGINE": engine])
+            server.request(1, "models/download", params(http.url("/m.bin"), ["sha256": sha, "localDir": local]))
+            let (notifications, response) = server.response(to: 1, timeout: 60)
+            ProgressRules.check(notifications, response: response, expectTerminal: "complete")
+            XCTAssertEqual(try Checksums.sha256(of: local + "/m.bin"), sha, engine)
+            XCTAssertTrue(ranges(http).contains { $0.start == 3 * piece + 400_000 && $0.end == data.count },
+                          "resumed at the byte reached (\(engine)): \(ranges(http))")
+            XCTAssertLessThan(http.bodyBytesSent(path: "/m.bin"), data.count + (1 << 20), "the dropped range was not fetched again (\(engine))")
+            server.closeStdin()
+            _ = server.waitForExit()
+            XCTAssertTrue(server.stderrText.contains("file bodies travel over \(engine)"), server.stderrText)
+        }
     }
 
     func testAStallInTheMiddleOfOneRangeIsDetectedAndResumed() throws {

@@ -167,13 +167,12 @@ final class CurlExchange: @unchecked Sendable {
         let head = HTTPResponseHead(status: status, headers: HTTPHeaders(fields), url: url)
         self.head = head
         if head.isRedirect && follows(head) {
+            // A hop, not the response: the caller sees only the head that ends the chain.
             route = .discardRedirect
-        } else if head.isSuccess {
-            route = .deliver
-            do { try onHead(head) } catch { failure = error; return false }
-        } else {
-            route = .keepErrorPage
+            return true
         }
+        route = head.isSuccess ? .deliver : .keepErrorPage
+        do { try onHead(head) } catch { failure = error; return false }
         return true
     }
 
