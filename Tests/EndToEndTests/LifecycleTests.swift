@@ -16,10 +16,27 @@ final class LifecycleTests: XCTestCase {
         let output = Pipe()
         shell.standardOutput = output
         try shell.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        let pid = try XCTUnwrap(Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let reader = output.fileHandleForReading
+        var received = Data()
+        func readLine() -> String? {
+            while true {
+                if let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
+                    defer { received.removeSubrange(received.startIndex...newline) }
+                    return String(decoding: received[received.startIndex..<newline], as: UTF8.self)
+                }
+                let chunk = reader.availableData
+                if chunk.isEmpty { return nil }
+                received.append(chunk)
+            }
+        }
+        let pid = try XCTUnwrap(Int32(readLine()?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         XCTAssertTrue(isAlive(pid))
-        Thread.sleep(forTimeInterval: 0.3)  // let it start serving: the parent dies later in life
+        // Kill the parent only once the child answers, so it has read its parent's pid: a parent
+        // that dies before that (a fixed sleep under load) leaves it nothing to notice.
+        let writer = try XCTUnwrap(FileHandle(forWritingAtPath: fifo))
+        defer { try? writer.close() }
+        try writer.write(contentsOf: Data(#"{"jsonrpc":"2.0","id":1,"method":"hello"}"#.utf8 + [UInt8(ascii: "\n")]))
+        XCTAssertTrue(readLine()?.contains(#""id":1"#) ?? false, "modelpull answered hello")
         kill(shell.processIdentifier, SIGKILL)
         let deadline = Date().addingTimeInterval(3)
         while isAlive(pid), Date() < deadline { usleep(20_000) }

@@ -94,20 +94,26 @@ final class OrphanableServer: @unchecked Sendable {
     }
 
     private func startReading(_ handle: FileHandle, initial: Data) {
-        Thread.detachNewThread { [self] in
+        // Weak, so `deinit` (which kills a child that outlived its parent) can run while the
+        // child still holds stdout open.
+        Thread.detachNewThread { [weak self] in
             var buffer = initial
             while true {
-                condition.lock()
-                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                    lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                    buffer.removeSubrange(buffer.startIndex...newline)
+                do {  // holds `self` only here, never across the blocking read below
+                    guard let self else { return }
+                    condition.lock()
+                    while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                        lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                        buffer.removeSubrange(buffer.startIndex...newline)
+                    }
+                    condition.broadcast()
+                    condition.unlock()
                 }
-                condition.broadcast()
-                condition.unlock()
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
                 buffer.append(chunk)
             }
+            guard let self else { return }
             condition.lock()
             closed = true
             condition.broadcast()

@@ -180,9 +180,12 @@ public final class ModelPullProcess: @unchecked Sendable {
     private func startReading() {
         let stdoutHandle = stdoutPipe.fileHandleForReading
         let stderrHandle = stderrPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
+        // Weak: a strong capture kept `self` (and so the child, which `deinit` terminates) alive
+        // for as long as the child kept stdout open, i.e. forever for a child that never exits.
+        Thread.detachNewThread { [weak self] in
             while true {
                 let chunk = stdoutHandle.availableData
+                guard let self else { return }
                 lock.lock()
                 if chunk.isEmpty {
                     if !stdoutBuffer.isEmpty {
@@ -205,10 +208,10 @@ public final class ModelPullProcess: @unchecked Sendable {
                 lock.unlock()
             }
         }
-        Thread.detachNewThread { [self] in
+        Thread.detachNewThread { [weak self] in
             while true {
                 let chunk = stderrHandle.availableData
-                if chunk.isEmpty { return }
+                guard let self, !chunk.isEmpty else { return }
                 lock.lock()
                 stderrData.append(chunk)
                 lock.unlock()
@@ -233,7 +236,7 @@ final class TranscriptRecorder: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let safe = name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
         let path = (directory as NSString).appendingPathComponent("\(String(safe))-\(UUID().uuidString.prefix(8)).jsonl")
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: path) else { return nil }
         self.handle = handle
     }

@@ -56,8 +56,9 @@ final class CurlEventLoop: @unchecked Sendable {
             completeFinished()
             endStalled()
             waitStarted = DispatchTime.now().uptimeNanoseconds
-            // Wake at least every 100 ms while exchanges run, to notice stalls.
-            _ = mp_curl_multi_poll(multi, active.isEmpty ? 60_000 : 100)
+            // Wake at least every 100 ms while exchanges run, to notice stalls. A failing poll
+            // (it should not) must not turn this thread into a busy loop: pause, then retry.
+            if mp_curl_multi_poll(multi, active.isEmpty ? 60_000 : 100) != 0 { usleep(10_000) }
         }
     }
 
