@@ -44,6 +44,10 @@
 #   BENCH_SMALL_COUNT, BENCH_SMALL_KIB, BENCH_RSS_MIB   override one size of the preset
 #   BENCH_LIMIT_RATE=20000000   per-connection limit of the throttled CDN, nginx syntax (bytes/s)
 #   BENCH_HELLO_RUNS=20
+#   BENCH_REPEAT=3              run every tool of every case N times (one after another) and
+#                               report the run with the median wall time; peak RSS is the
+#                               largest of the N. Default 1. On a shared 2-core machine one run
+#                               varies by 10-30 %, so compare ratios from repeated runs.
 #   BENCH_CASES="..."           see above
 #   BENCH_WORK=DIR              work dir (default Benchmarks/work, gitignored)
 #   BENCH_SCRATCH_PATH=DIR      swift build --scratch-path (default: the package's .build)
@@ -88,6 +92,7 @@ SMALL_BYTES=$(( ${BENCH_SMALL_KIB:-$small_kib} * 1024 ))
 RSS_BYTES=$(( ${BENCH_RSS_MIB:-$rss} * MiB ))
 LIMIT_RATE="${BENCH_LIMIT_RATE:-20000000}"
 HELLO_RUNS="${BENCH_HELLO_RUNS:-20}"
+REPEAT="${BENCH_REPEAT:-1}"
 
 # Human size for case names: "512 MiB", "4 KiB".
 human() {
@@ -233,6 +238,9 @@ make_data() {
   for name in $CASES; do
     if declare -F "data_$name" >/dev/null; then "data_$name"; fi
   done
+  # Written back now, not while the first tool of a case downloads (a fresh 2 GiB file still
+  # being flushed slowed whichever tool ran first by up to 3x).
+  sync
 }
 
 # sha256 of a test file, cached beside the data (outside the repos the servers publish).
@@ -368,36 +376,46 @@ RESULTS="$WORK/results.tsv"
 OUT="$WORK/out"
 
 # measure CASE TOOL BYTES EXPECTED -- COMMAND...
-#   Runs COMMAND in a fresh empty $OUT (the tools write there), timed; EXPECTED is a file of
-#   "name size" lines every one of which must then exist under $OUT (symlinks followed), or ""
-#   for no check. Appends a row to $RESULTS: case, tool, status, wall, user, sys, rss KB, bytes.
+#   Runs COMMAND $REPEAT times, each in a fresh empty $OUT (the tools write there), timed;
+#   EXPECTED is a file of "name size" lines every one of which must then exist under $OUT
+#   (symlinks followed), or "" for no check. Appends one row to $RESULTS: case, tool, status,
+#   wall, user, sys, rss KB, bytes, from the run with the median wall time (rss: the largest).
 measure() {
   local case_name=$1 tool=$2 bytes=$3 expected=$4
   shift 5
   local slug; slug=$(printf '%s-%s' "$case_name" "$tool" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-120)
-  local logfile="$WORK/logs/$slug.log" timefile="$WORK/time.txt"
-  rm -rf "$OUT"; mkdir -p "$OUT"
-  sync  # flush the previous tool's writes so they are not charged to this one
-  log "$case_name: $tool"
-  local start end rc=0
-  start=$EPOCHREALTIME
-  /usr/bin/time -f '%U %S %M' -o "$timefile" "$@" >"$logfile" 2>&1 || rc=$?
-  end=$EPOCHREALTIME
-  local status=ok
-  if (( rc != 0 )); then
-    status="failed (exit $rc): $(grep -v '^Command exited' "$logfile" | tail -n 1 | cut -c1-100)"
-  elif [[ -n "$expected" ]]; then
-    local found="$WORK/found.txt" missing
-    find -L "$OUT" -type f -printf '%f %s\n' 2>/dev/null | sort -u > "$found"
-    missing=$(sort -u "$expected" | comm -23 - "$found" | head -n 1)
-    [[ -z "$missing" ]] || status="failed: output lacks \"$missing\" (name size)"
-  fi
-  local user sys rss
-  read -r user sys rss < <(tail -n 1 "$timefile") || true
+  local logfile="$WORK/logs/$slug.log" timefile="$WORK/time.txt" runs="$WORK/runs.tsv"
+  : > "$runs"
+  local run status=ok
+  for (( run = 1; run <= REPEAT; run++ )); do
+    rm -rf "$OUT"; mkdir -p "$OUT"
+    sync  # flush the previous tool's writes so they are not charged to this one
+    log "$case_name: $tool${REPEAT:+ (run $run of $REPEAT)}"
+    local start end rc=0
+    start=$EPOCHREALTIME
+    /usr/bin/time -f '%U %S %M' -o "$timefile" "$@" >"$logfile" 2>&1 || rc=$?
+    end=$EPOCHREALTIME
+    if (( rc != 0 )); then
+      status="failed (exit $rc): $(grep -v '^Command exited' "$logfile" | tail -n 1 | cut -c1-100)"
+    elif [[ -n "$expected" ]]; then
+      local found="$WORK/found.txt" missing
+      find -L "$OUT" -type f -printf '%f %s\n' 2>/dev/null | sort -u > "$found"
+      missing=$(sort -u "$expected" | comm -23 - "$found" | head -n 1)
+      [[ -z "$missing" ]] || status="failed: output lacks \"$missing\" (name size)"
+    fi
+    local user sys rss
+    read -r user sys rss < <(tail -n 1 "$timefile") || true
+    printf '%s\t%s\t%s\t%s\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')" \
+      "$user" "$sys" "$rss" >> "$runs"
+    log "  $(tail -n 1 "$runs" | cut -f1) s wall, $(tail -n 1 "$runs" | cut -f2,3 | tr '\t' '+') CPU s"
+    rm -rf "$OUT"
+    [[ "$status" == ok ]] || break
+  done
+  local median peak
+  median=$(sort -n "$runs" | awk -v n="$(wc -l < "$runs")" 'NR == int((n + 1) / 2)')
+  peak=$(cut -f4 "$runs" | sort -n | tail -n 1)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$tool" "$status" \
-    "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')" \
-    "$user" "$sys" "$rss" "$bytes" >> "$RESULTS"
-  rm -rf "$OUT"
+    "$(cut -f1 <<<"$median")" "$(cut -f2 <<<"$median")" "$(cut -f3 <<<"$median")" "$peak" "$bytes" >> "$RESULTS"
 }
 
 # A row that could not be run at all.
@@ -576,7 +594,7 @@ machine() {
        "$(aria2c --version | head -n 1), $(openssl version | cut -d' ' -f1-2)," \
        "huggingface_hub $([[ -n "$HF_PYTHON" ]] && "$HF_PYTHON" -c 'import huggingface_hub as h; print(h.__version__)' || echo n/a)," \
        "$(swift --version 2>/dev/null | grep -o 'Swift version [0-9.]*' | head -n 1)"
-  echo "- ModelPull SHA-256: $("$BIN/modelpull-bench" implementation | cut -d'"' -f2); scale: ${BENCH_SCALE:-full}; throttled CDN: limit_rate $LIMIT_RATE per connection"
+  echo "- ModelPull SHA-256: $("$BIN/modelpull-bench" implementation | cut -d'"' -f2); scale: ${BENCH_SCALE:-full}; runs per row: $REPEAT (median wall); throttled CDN: limit_rate $LIMIT_RATE per connection"
   echo "- load average before / after the cases: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 }
 

@@ -1,19 +1,23 @@
 import Foundation
 
 /// Hashes a file that is being written out of order: it follows the contiguous finished prefix
-/// as it grows, reading the bytes back (from the page cache: they were just written) on its own
-/// queue, so by the time the last range lands little or nothing is left to hash.
+/// as it grows, reading the bytes back (from the page cache: they were just written) on a
+/// low-priority lane of its own, so it uses the CPU the transfer leaves idle and, by the time the
+/// last range lands, little or nothing is left to hash. What is left is hashed at normal
+/// priority: the user is waiting for it then.
 ///
 /// A digest needs its input in order, which parallel ranges do not give; hashing each range as it
 /// arrives would need a tree hash the Hub does not publish.
 final class FrontierHasher: @unchecked Sendable {
     private let file: PartialFile
-    private let queue = DispatchQueue(label: "modelpull.hash", qos: .userInitiated)
+    private let lane = BackgroundLane(name: "modelpull.hash")
     private let lock = NSLock()
     private var frontier: Int64 = 0
     private var draining = false
+    /// Set by `finish` or `stop`: the lane hashes no further.
     private var stopped = false
-    /// Touched only on `queue`.
+    /// Touched by one thread at a time: the lane's, then (after `lane.drained()`) the one that
+    /// finishes.
     private var hasher: any IncrementalHasher
     private var hashed: Int64 = 0
     private var failure: DownloadFailure?
@@ -33,30 +37,30 @@ final class FrontierHasher: @unchecked Sendable {
         let start = !draining
         draining = true
         lock.unlock()
-        if start { queue.async { [self] in drain() } }
+        if start { lane.async { [self] in drain() } }
     }
+
+    deinit { lane.close() }
 
     /// Hashes whatever of the first `size` bytes is left and returns the digest. Call once every
     /// byte is on disk.
     func finish(size: Int64) async throws(DownloadFailure) -> Digest {
+        await stop()
         let result: Result<Digest, DownloadFailure> = await withCheckedContinuation { continuation in
-            queue.async { [self] in
-                lock.locked { frontier = max(frontier, size) }
-                hash(upTo: size)
-                lock.locked { stopped = true }
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                hash(upTo: size, stoppable: false)
                 continuation.resume(returning: failure.map { .failure($0) } ?? .success(hasher.finalize()))
             }
         }
         return try result.get()
     }
 
-    /// Stops hashing (the fetch failed or was cancelled) and waits until the queue no longer
-    /// reads the file, so the caller may close it.
+    /// Stops the lane's hashing (at the next chunk) and waits until it no longer reads the
+    /// file, so the caller may close it or finish the digest.
     func stop() async {
         lock.locked { stopped = true }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async { continuation.resume() }
-        }
+        await lane.drained()
+        lane.close()
     }
 
     private func drain() {
@@ -69,7 +73,7 @@ final class FrontierHasher: @unchecked Sendable {
                 return frontier
             }
             guard let target else { return }
-            hash(upTo: target)
+            hash(upTo: target, stoppable: true)
             if failure != nil {
                 lock.locked { draining = false; stopped = true }
                 return
@@ -77,15 +81,15 @@ final class FrontierHasher: @unchecked Sendable {
         }
     }
 
-    /// Runs on `queue`. Reads the bytes back from the page cache (they were just written);
-    /// mapping them instead measured no cheaper (page faults and unmapping cost what the copy
-    /// does) and would turn a file shorter than its record into a SIGBUS.
-    private func hash(upTo target: Int64) {
+    /// Reads the bytes back from the page cache (they were just written); mapping them instead
+    /// measured no cheaper (page faults and unmapping cost what the copy does) and would turn a
+    /// file shorter than its record into a SIGBUS.
+    private func hash(upTo target: Int64, stoppable: Bool) {
         guard failure == nil, hashed < target else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
         defer { buffer.deallocate() }
         while hashed < target {
-            if lock.locked({ stopped }) { return }
+            if stoppable, lock.locked({ stopped }) { return }
             let want = Int(min(Int64(Self.chunk), target - hashed))
             do {
                 let got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: hashed)

@@ -121,9 +121,28 @@ public struct FileTransfer: Sendable {
             await hasher?.stop()
             throw error
         }
-        let digest = try await hasher?.finish(size: report.size)
+        // The rest of the hashing waits on the CPU, the flush before the rename on the disk:
+        // started together, the commit's fsync then finds little left to write.
+        async let flushed: Void = Self.flushInBackground(job.partial)
+        let digest: Digest?
+        do {
+            digest = try await hasher?.finish(size: report.size)
+        } catch {
+            await flushed
+            throw error
+        }
+        await flushed
         return Outcome(size: report.size, digest: digest, etag: report.etag, lastModified: report.lastModified,
                        transferred: report.transferred, resumed: resumed?.done.count ?? 0)
+    }
+
+    private static func flushInBackground(_ file: PartialFile) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                file.syncData()
+                continuation.resume()
+            }
+        }
     }
 
     private func inOrder(_ job: Job, onSize: @escaping @Sendable (Int64) throws -> Void,
