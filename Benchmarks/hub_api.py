@@ -339,6 +339,9 @@ def main():
     Handler.repos = scan(args.root, args.lfs_threshold)
     Handler.cdn = args.cdn.rstrip("/")
     Handler.verbose = args.verbose
+    # A listen backlog like a real server's: socketserver's default of 5 drops the SYNs of a
+    # client opening a dozen connections at once, and each dropped one costs a 1 s retransmit.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     port = server.server_address[1]

@@ -44,6 +44,8 @@
 #   BENCH_SMALL_COUNT, BENCH_SMALL_KIB, BENCH_RSS_MIB   override one size of the preset
 #   BENCH_LIMIT_RATE=20000000   per-connection limit of the throttled CDN, nginx syntax (bytes/s)
 #   BENCH_HELLO_RUNS=20
+#   BENCH_TOOLS=REGEX           only the rows whose tool matches (e.g. "ModelPull" while
+#                               tuning); the ratio column then needs the reference row too
 #   BENCH_REPEAT=3              run every tool of every case N times (one after another) and
 #                               report the run with the median wall time; peak RSS is the
 #                               largest of the N. Default 1. On a shared 2-core machine one run
@@ -383,6 +385,7 @@ OUT="$WORK/out"
 measure() {
   local case_name=$1 tool=$2 bytes=$3 expected=$4
   shift 5
+  if [[ -n "${BENCH_TOOLS:-}" ]] && ! [[ "$tool" =~ $BENCH_TOOLS ]]; then return 0; fi
   local slug; slug=$(printf '%s-%s' "$case_name" "$tool" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-120)
   local logfile="$WORK/logs/$slug.log" timefile="$WORK/time.txt" runs="$WORK/runs.tsv"
   : > "$runs"
