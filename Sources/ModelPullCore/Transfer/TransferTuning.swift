@@ -3,10 +3,11 @@ import Foundation
 /// The numbers behind parallel transfers. Defaults were measured with Benchmarks/run.sh on the
 /// machine described in Benchmarks/RESULTS.md.
 public struct TransferTuning: Sendable {
-    /// Most bytes one parallel request asks for. With a connection budget of 16 this caps what
-    /// URLSession can hold in memory at 32 MiB even when the disk is slower than the network
-    /// (URLSession on Linux has no back-pressure: it reads on while the consumer falls behind).
-    /// Measured peak RSS for a 2 GiB download: 54–64 MB at 2 MiB, 80–107 MB at 4 MiB. Against
+    /// Most bytes one parallel request asks for. libcurl (the default engine on Linux) reads
+    /// only as fast as we write, but URLSession, the fallback, has no back-pressure: it reads on
+    /// while the consumer falls behind, and with a connection budget of 32 this caps what it can
+    /// hold at 64 MiB however slow the disk. Measured with URLSession, peak RSS for a 2 GiB
+    /// download: 54–64 MB at 2 MiB, 80–107 MB at 4 MiB. Against
     /// a CDN throttling each connection to 20 MB/s a request still lasts ~0.1 s, so a round trip
     /// per request costs little.
     public var pieceSize: Int64 = 2 << 20
@@ -23,12 +24,14 @@ public struct TransferTuning: Sendable {
     public var minimumSplit: Int64 = 512 << 10
     /// Connections per file when the request does not say (`connections`); the process-wide
     /// `ConnectionBudget` caps the sum over all files and downloads.
-    public var connectionsPerFile = ConnectionBudget.defaultCapacity
-    /// A file starts on this many connections, tries twice as many, and keeps them only if they
-    /// added throughput. On the benchmark machine 4 to 8 connections were fastest against an
-    /// unthrottled server (every extra one is URLSession work on the same cores), while a CDN
-    /// that throttles each connection needs all 16.
-    public var initialConnections = 8
+    public var connectionsPerFile = 16
+    /// A file starts on this many connections; when a request allows more, `ConnectionRamp`
+    /// doubles them only while that adds throughput. 16, all a file uses by default: over
+    /// libcurl an extra connection costs little (unthrottled, 1 GiB took the same at 4 and at 64
+    /// connections) and a CDN that throttles each connection needs all of them from the start
+    /// (512 MiB at 20 MB/s per connection: 1.92 s starting on 8, 1.72 s on 16). Over URLSession,
+    /// where every connection is CPU, 4 to 8 were fastest unthrottled.
+    public var initialConnections = 16
     /// Seconds between flushes of a parallel download's bytes to the disk while it runs, so the
     /// final sync before the rename has little left to wait for (at 1 s it waited for up to a
     /// second's worth of bytes, ~0.2 s more per throttled 512 MiB download than at 0.25 s).

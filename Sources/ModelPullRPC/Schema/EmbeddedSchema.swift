@@ -2733,7 +2733,7 @@ public enum EmbeddedSchema {
       "type": "integer",
       "minimum": 1,
       "maximum": 64,
-      "description": "The most connections one file may use at once (default 16). Files larger than 4 MiB are split into 2 MiB byte ranges: a file starts on 8 connections and opens up to this many while more connections raise its throughput (CDNs that throttle each connection). Smaller files take one request each, many files at a time. All transfers in the server share a budget of 16 connections, so concurrent downloads split it and values above 16 act as 16; 1 fetches each file in order over one connection."
+      "description": "The most connections one file may use at once (default 16). Files larger than 4 MiB are split into 2 MiB byte ranges: a file starts on up to 16 connections at once and opens more, up to this many, only while they raise its throughput (CDNs that throttle each connection). Smaller files take one request each, many files at a time. All transfers in the server share a budget of 32 connections, so concurrent downloads split it and values above 32 act as 32; 1 fetches each file in order over one connection."
     },
     "sha256": {
       "type": "string",
