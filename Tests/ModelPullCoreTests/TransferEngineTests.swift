@@ -168,6 +168,39 @@ final class TransferEngineTests: XCTestCase {
         }
     }
 
+    /// The reason for the libcurl engine's design: a consumer that stops (a disk slower than the
+    /// network) stops the socket reads, so the server can get only socket buffers ahead of it.
+    /// (URLSession on Linux reads on into memory; that is why its requests are kept small.)
+    func testAStalledConsumerStopsTheReadsInsteadOfBufferingTheBody() async throws {
+        guard engines.contains(.libcurl) else { throw XCTSkip("libcurl cannot be loaded here") }
+        let data = Data(repeating: 0x5A, count: 96 << 20)
+        let router = Router()
+        router.file("/big.bin", StaticFile(data: data))
+        let server = try LoopbackHTTPServer(router: router)
+        defer { server.stop() }
+        let client = HTTPClient(userAgent: "modelpull-tests", engine: .libcurl)
+        let gate = DispatchSemaphore(value: 0)
+        let consumed = Recorder()
+        let request = Request(url: server.url("/big.bin"))
+        let transfer = Task {
+            try await client.streamBody(request, onHead: { _ in }) { chunk in
+                let first = consumed.lock.locked { () -> Bool in
+                    defer { consumed.byteCount += chunk.count }
+                    return consumed.byteCount == 0
+                }
+                // The first write blocks, as a full or slow disk would.
+                if first { _ = gate.wait(timeout: .now() + 20) }
+            }
+        }
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        let sentWhileBlocked = server.bodyBytesSent(path: "/big.bin")
+        gate.signal()
+        _ = try await transfer.value
+        XCTAssertEqual(consumed.lock.locked { consumed.byteCount }, data.count)
+        XCTAssertLessThan(sentWhileBlocked, 32 << 20,
+                          "while the consumer was blocked the server got only socket buffers ahead (\(sentWhileBlocked) bytes)")
+    }
+
     func testCancellingTheTaskClosesTheConnectionAtOnce() async throws {
         let data = TestBytes.make(count: 4 << 20, seed: 16)
         let router = Router()
@@ -204,6 +237,8 @@ private final class Recorder: @unchecked Sendable {
     let lock = NSLock()
     var heads: [HTTPResponseHead] = []
     var body = Data()
+    /// Bytes counted without keeping them.
+    var byteCount = 0
 }
 
 private func fetchBody(_ engine: TransferEngine, _ request: ModelPullCore.HTTPRequest, errorBodyLimit: Int = 64 << 10,

@@ -5,7 +5,7 @@ import Foundation
 /// doubles while the previous doubling raised that rate by at least `growth`, and when one did
 /// not, it goes back to what it was (the extra connections end after their current piece). A
 /// server that throttles each connection gets every connection the file may use; a fast one
-/// (where more connections only add URLSession work on the same cores) keeps the first few.
+/// (where more connections only add work on the same cores) keeps the first few.
 final class ConnectionRamp: @unchecked Sendable {
     /// Measured on the benchmark machine: doubling the connections to a CDN that throttles each
     /// one raised the rate ~2×, to an unthrottled one 1.0–1.15×.

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Downloads one file over several connections at once: the missing bytes are cut into pieces
-/// of at most `pieceSize` (so URLSession never buffers more than that per connection, however
-/// slow the disk), each fetched with a ranged GET and written at its offset, each connection
+/// of at most `pieceSize` (so even URLSession, the fallback engine, never buffers more than that
+/// per connection, however slow the disk), each fetched with a ranged GET and written at its offset, each connection
 /// taken from the process-wide `ConnectionBudget` per piece. Drops, stalls, short bodies and
 /// 408/429/5xx are retried per piece from the byte reached; the finished ranges are recorded in
 /// a `RangeLedger` so a killed process resumes all of them.

@@ -51,9 +51,10 @@ public struct HTTPStatusError: Error, Sendable {
 /// drops, stalls and short bodies, and backing off on 408/429/5xx. `FileTransfer` uses it for
 /// small files, servers without ranges and single-connection downloads.
 ///
-/// Each request asks for at most `chunkSize` bytes, which bounds how much URLSession can buffer
-/// when the disk is slower than the network (it has no back-pressure on Linux), and holds one
-/// slot of the client's `ConnectionBudget` while it runs.
+/// Each request asks for at most `chunkSize` bytes, which bounds how much URLSession (the
+/// fallback engine, without back-pressure on Linux) can buffer when the disk is slower than the
+/// network; libcurl reads only as fast as we write. A request holds one slot of the client's
+/// `ConnectionBudget` while it runs.
 public struct RangedFetcher: Sendable {
     public var http: HTTPClient
     public var retry: RetryPolicy
