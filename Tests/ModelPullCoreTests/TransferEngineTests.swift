@@ -168,6 +168,23 @@ final class TransferEngineTests: XCTestCase {
         }
     }
 
+    /// TLS runs on both engines, with certificates verified: a server whose certificate nobody
+    /// trusts gets no request through, and the error says why.
+    func testAnUntrustedCertificateIsRefusedBeforeAnyByte() async throws {
+        let server = try TLSTestServer()
+        defer { server.stop() }
+        for engine in engines {
+            let got = await fetchBody(engine, Request(url: server.url("/weights.bin"), headers: ["Authorization": "Bearer hf_secret"]))
+            guard case .network(let message)? = got.error as? TransferError else {
+                return XCTFail("\(engine): \(String(describing: got.error)) \(got.body.count) bytes")
+            }
+            XCTAssertTrue(got.heads.isEmpty && got.body.isEmpty, "\(engine)")
+            if engine == .libcurl {
+                XCTAssertTrue(message.lowercased().contains("certificate"), "says why: \(message)")
+            }
+        }
+    }
+
     /// The reason for the libcurl engine's design: a consumer that stops (a disk slower than the
     /// network) stops the socket reads, so the server can get only socket buffers ahead of it.
     /// (URLSession on Linux reads on into memory; that is why its requests are kept small.)
