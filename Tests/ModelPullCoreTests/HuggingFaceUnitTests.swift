@@ -110,20 +110,31 @@ final class HuggingFaceUnitTests: XCTestCase {
         XCTAssertTrue(gated.message.contains("https://huggingface.co/acme/x"), gated.message)
     }
 
-    func testFileSinkComputesTheGitBlobIdAcrossAResume() throws {
+    func testFileSinkComputesTheGitBlobIdAcrossAResumeAndARestart() async throws {
         let data = TestBytes.make(count: 300_000, seed: 9)
         let path = NSTemporaryDirectory() + "hf-sink-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let first = try PartialFile(path: path)
-        let sink = try FileSink(file: first, digest: .gitBlobSHA1(byteCount: Int64(data.count)))
+        let sink = FileSink(file: first, digest: .gitBlobSHA1(byteCount: Int64(data.count)))
         try sink.append(data.prefix(100_000))
+        await sink.stopHashing()
         first.close()
 
         let resumed = try PartialFile(path: path)
-        let again = try FileSink(file: resumed, digest: .gitBlobSHA1(byteCount: Int64(data.count)))
+        let again = FileSink(file: resumed, digest: .gitBlobSHA1(byteCount: Int64(data.count)))
         XCTAssertEqual(again.length, 100_000)
         try again.append(data.dropFirst(100_000))
-        XCTAssertEqual(again.finalizeDigest()?.hex, ExternalDigest.gitBlobId(data))
-        XCTAssertNil(again.finalizeSHA256(), "a git blob sink has no SHA-256")
+        let digest = try await again.finishDigest()
+        XCTAssertEqual(digest?.hex, ExternalDigest.gitBlobId(data))
+
+        // A restart (the server sent the whole file instead of a range) hashes from byte 0 again.
+        let restarted = try PartialFile(path: path + "-restart")
+        defer { try? FileManager.default.removeItem(atPath: path + "-restart") }
+        let third = FileSink(file: restarted, digest: .sha256)
+        try third.append(Data(repeating: 7, count: 5_000_000))
+        try third.restart()
+        try third.append(data)
+        let sha = try await third.finishDigest()
+        XCTAssertEqual(sha?.hex, ExternalDigest.sha256(data))
     }
 }

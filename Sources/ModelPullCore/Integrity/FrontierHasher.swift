@@ -55,6 +55,13 @@ final class FrontierHasher: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Gives up without waiting (the file is being truncated to start over): the lane stops at
+    /// its next chunk and its digest is never used.
+    func abandon() {
+        lock.locked { stopped = true }
+        lane.close()
+    }
+
     /// Stops the lane's hashing (at the next chunk) and waits until it no longer reads the
     /// file, so the caller may close it or finish the digest.
     func stop() async {

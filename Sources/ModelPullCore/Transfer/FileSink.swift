@@ -1,7 +1,8 @@
 import Foundation
 
-/// Writes fetched bytes in order into a partial file, hashing them on the way so verification
-/// costs no second pass over the file.
+/// Writes fetched bytes in order into a partial file; a `FrontierHasher` follows the bytes on
+/// disk on a low-priority thread of its own, so hashing never runs on the thread that reads the
+/// sockets (libcurl's event loop, shared by every transfer) and costs no second pass at the end.
 public final class FileSink: SequentialSink, @unchecked Sendable {
     /// Which digest to compute while writing.
     public enum DigestAlgorithm: Sendable, Equatable {
@@ -22,28 +23,24 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
     private let lock = NSLock()
     private var written: Int64
     private let algorithm: DigestAlgorithm?
-    private var hasher: (any IncrementalHasher)?
+    private var hasher: FrontierHasher?
     private let onProgress: @Sendable (Int64) -> Void
 
     /// Continues after the bytes already in `file`, hashing them first when a digest is wanted.
     public convenience init(file: PartialFile, computeSHA256: Bool,
-                            onProgress: @escaping @Sendable (Int64) -> Void = { _ in }) throws(DownloadFailure) {
-        try self.init(file: file, digest: computeSHA256 ? .sha256 : nil, onProgress: onProgress)
+                            onProgress: @escaping @Sendable (Int64) -> Void = { _ in }) {
+        self.init(file: file, digest: computeSHA256 ? .sha256 : nil, onProgress: onProgress)
     }
 
     /// Continues after the bytes already in `file`, hashing them first when a digest is wanted.
     public init(file: PartialFile, digest: DigestAlgorithm?,
-                onProgress: @escaping @Sendable (Int64) -> Void = { _ in }) throws(DownloadFailure) {
+                onProgress: @escaping @Sendable (Int64) -> Void = { _ in }) {
         self.file = file
         self.onProgress = onProgress
         self.algorithm = digest
-        let existing = file.size
-        written = existing
-        if let digest {
-            var hasher = digest.makeHasher()
-            try file.readSequentially(upTo: existing) { hasher.update($0) }
-            self.hasher = hasher
-        }
+        written = file.size
+        hasher = digest.map { FrontierHasher(file: file, algorithm: $0) }
+        hasher?.advance(to: written)
     }
 
     public var length: Int64 {
@@ -56,8 +53,8 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try file.write(data, at: written)
-        hasher?.update(data)
         written += Int64(data.count)
+        hasher?.advance(to: written)
         onProgress(written)
     }
 
@@ -65,18 +62,21 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         try file.truncate(to: 0)
         written = 0
-        hasher = algorithm?.makeHasher()
+        hasher?.abandon()
+        hasher = algorithm.map { FrontierHasher(file: file, algorithm: $0) }
     }
 
-    /// The SHA-256 of everything written, when it was computed.
-    public func finalizeSHA256() -> Digest? {
-        algorithm == .sha256 ? finalizeDigest() : nil
+    /// The digest chosen at init (SHA-256 or git blob id) of everything written, if any, once
+    /// the background hashing has caught up. Call when writing is done.
+    public func finishDigest() async throws(DownloadFailure) -> Digest? {
+        let (hasher, size) = lock.locked { (self.hasher, written) }
+        guard let hasher else { return nil }
+        return try await hasher.finish(size: size)
     }
 
-    /// The digest chosen at init (SHA-256 or git blob id) of everything written, if any.
-    public func finalizeDigest() -> Digest? {
-        lock.lock(); defer { lock.unlock() }
-        guard var hasher else { return nil }
-        return hasher.finalize()
+    /// Stops the background hashing and waits until it no longer reads the file (a failed
+    /// transfer, before the file is closed).
+    public func stopHashing() async {
+        await lock.locked { hasher }?.stop()
     }
 }

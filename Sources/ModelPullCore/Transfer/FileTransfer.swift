@@ -151,13 +151,28 @@ public struct FileTransfer: Sendable {
         let start = job.partial.size
         let tally = TransferTally(start: start)
         let throttle = ProgressThrottle(onProgress)
-        let sink = try FileSink(file: job.partial, digest: job.digest) { position in
+        let sink = FileSink(file: job.partial, digest: job.digest) { position in
             tally.record(position)
             throttle.report(position)
         }
-        let outcome = try await sequential.fetch(job.source, into: sink, onSize: onSize, onRetry: onRetry)
+        let outcome: FetchOutcome
+        do {
+            outcome = try await sequential.fetch(job.source, into: sink, onSize: onSize, onRetry: onRetry)
+        } catch {
+            await sink.stopHashing()
+            throw error
+        }
         onProgress(sink.length)
-        return Outcome(size: outcome.size, digest: sink.finalizeDigest(), etag: outcome.etag,
+        async let flushed: Void = Self.flushInBackground(job.partial)
+        let digest: Digest?
+        do {
+            digest = try await sink.finishDigest()
+        } catch {
+            await flushed
+            throw error
+        }
+        await flushed
+        return Outcome(size: outcome.size, digest: digest, etag: outcome.etag,
                        lastModified: outcome.lastModified, transferred: tally.total, resumed: start)
     }
 }
