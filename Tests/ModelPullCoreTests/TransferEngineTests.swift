@@ -15,6 +15,13 @@ final class TransferEngineTests: XCTestCase {
             ? [.libcurl, .urlsession] : [.urlsession]
     }
 
+    /// A loopback server with `data` at `path`, ranges and ETag included.
+    private static func serving(_ data: Data, at path: String) throws -> LoopbackHTTPServer {
+        let router = Router()
+        router.file(path, StaticFile(data: data))
+        return try LoopbackHTTPServer(router: router)
+    }
+
     func testTheDefaultIsLibcurlOnLinuxAndTheVariableChooses() {
         #if os(Linux)
         XCTAssertEqual(TransferEngine.choose(ProcessEnvironment([:])).engine, .libcurl, "libcurl.so.4 is what FoundationNetworking links")
@@ -26,9 +33,7 @@ final class TransferEngineTests: XCTestCase {
 
     func testARangeArrivesWholeWithItsHead() async throws {
         let data = TestBytes.make(count: 3 << 20, seed: 11)
-        let router = Router()
-        router.file("/f.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/f.bin")
         defer { server.stop() }
         for engine in engines {
             let request = Request(url: server.url("/f.bin"), headers: ["Range": "bytes=1000-2099999"])
@@ -123,9 +128,7 @@ final class TransferEngineTests: XCTestCase {
 
     func testAStallEndsAsStalledAfterTheIdleTimeout() async throws {
         let data = TestBytes.make(count: 1 << 20, seed: 13)
-        let router = Router()
-        router.file("/f.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/f.bin")
         defer { server.stop() }
         for engine in engines {
             server.faults.add(.stall(afterBytes: 100_000, seconds: 30, then: .close), for: .path("/f.bin"))
@@ -140,9 +143,7 @@ final class TransferEngineTests: XCTestCase {
 
     func testADroppedConnectionIsANetworkErrorAfterTheBytesThatCame() async throws {
         let data = TestBytes.make(count: 1 << 20, seed: 14)
-        let router = Router()
-        router.file("/f.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/f.bin")
         defer { server.stop() }
         for engine in engines {
             server.faults.add(.dropAfter(bytes: 300_000), for: .path("/f.bin"))
@@ -156,9 +157,7 @@ final class TransferEngineTests: XCTestCase {
 
     func testARefusingConsumerStopsTheTransferWithItsOwnError() async throws {
         let data = TestBytes.make(count: 8 << 20, seed: 15)
-        let router = Router()
-        router.file("/f.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/f.bin")
         defer { server.stop() }
         for engine in engines {
             server.resetByteCounters()
@@ -191,9 +190,7 @@ final class TransferEngineTests: XCTestCase {
     func testAStalledConsumerStopsTheReadsInsteadOfBufferingTheBody() async throws {
         guard engines.contains(.libcurl) else { throw XCTSkip("libcurl cannot be loaded here") }
         let data = Data(repeating: 0x5A, count: 96 << 20)
-        let router = Router()
-        router.file("/big.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/big.bin")
         defer { server.stop() }
         let client = HTTPClient(userAgent: "modelpull-tests", engine: .libcurl)
         let gate = DispatchSemaphore(value: 0)
@@ -220,9 +217,7 @@ final class TransferEngineTests: XCTestCase {
 
     func testCancellingTheTaskClosesTheConnectionAtOnce() async throws {
         let data = TestBytes.make(count: 4 << 20, seed: 16)
-        let router = Router()
-        router.file("/f.bin", StaticFile(data: data))
-        let server = try LoopbackHTTPServer(router: router)
+        let server = try Self.serving(data, at: "/f.bin")
         defer { server.stop() }
         server.faults.add(.rateLimit(bytesPerSecond: 200_000), for: .path("/f.bin"), times: .always)
         for engine in engines {
