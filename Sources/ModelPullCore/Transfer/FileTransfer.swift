@@ -121,19 +121,25 @@ public struct FileTransfer: Sendable {
             await hasher?.stop()
             throw error
         }
-        // The rest of the hashing waits on the CPU, the flush before the rename on the disk:
-        // started together, the commit's fsync then finds little left to write.
-        async let flushed: Void = Self.flushInBackground(job.partial)
-        let digest: Digest?
+        let digest = try await Self.digestWhileFlushing(job.partial) { try await hasher?.finish(size: report.size) }
+        return Outcome(size: report.size, digest: digest, etag: report.etag, lastModified: report.lastModified,
+                       transferred: report.transferred, resumed: resumed?.done.count ?? 0)
+    }
+
+    /// Finishes the digest while the file's bytes are flushed: the rest of the hashing waits on
+    /// the CPU, the flush on the disk, so started together the commit's fsync before the rename
+    /// finds little left to write.
+    private static func digestWhileFlushing(_ file: PartialFile,
+                                            _ digest: @Sendable () async throws -> Digest?) async throws -> Digest? {
+        async let flushed: Void = flushInBackground(file)
         do {
-            digest = try await hasher?.finish(size: report.size)
+            let value = try await digest()
+            await flushed
+            return value
         } catch {
             await flushed
             throw error
         }
-        await flushed
-        return Outcome(size: report.size, digest: digest, etag: report.etag, lastModified: report.lastModified,
-                       transferred: report.transferred, resumed: resumed?.done.count ?? 0)
     }
 
     private static func flushInBackground(_ file: PartialFile) async {
@@ -163,15 +169,7 @@ public struct FileTransfer: Sendable {
             throw error
         }
         onProgress(sink.length)
-        async let flushed: Void = Self.flushInBackground(job.partial)
-        let digest: Digest?
-        do {
-            digest = try await sink.finishDigest()
-        } catch {
-            await flushed
-            throw error
-        }
-        await flushed
+        let digest = try await Self.digestWhileFlushing(job.partial) { try await sink.finishDigest() }
         return Outcome(size: outcome.size, digest: digest, etag: outcome.etag,
                        lastModified: outcome.lastModified, transferred: tally.total, resumed: start)
     }
