@@ -69,24 +69,6 @@ public final class PartialFile: @unchecked Sendable {
         }
     }
 
-    /// Reads the bytes already on disk in order, for hashing the prefix of a resumed file.
-    public func readSequentially(upTo length: Int64, chunkSize: Int = 1 << 20,
-                                 _ body: (UnsafeRawBufferPointer) -> Void) throws(DownloadFailure) {
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var offset: Int64 = 0
-        while offset < length {
-            let want = Int(min(Int64(chunkSize), length - offset))
-            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw StorageFailure.from(errno: errno, doing: "read", path: path)
-            }
-            if got == 0 { break }
-            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0.prefix(got))) }
-            offset += Int64(got)
-        }
-    }
-
     public func sync() {
         fsync(fd)
     }
