@@ -41,6 +41,23 @@ final class SecretsTests: HuggingFaceTestCase {
         }
     }
 
+    /// A token with a line break would end its header and start another one: refused as invalid
+    /// params before any request, and the error does not quote it.
+    func testATokenThatWouldInjectAHeaderIsRefusedWithoutQuotingIt() throws {
+        let http = try LoopbackHTTPServer { _ in .text("weights") }
+        defer { http.stop() }
+        let server = try ModelPullProcess(arguments: ["--log-level", "trace"])
+        // Marked invalid: the schema's pattern refuses it too, so the transcript check skips it.
+        server.request(1, "models/download", ["provider": "url", "model": http.url("/m.bin").absoluteString,
+                                              "token": token + "\r\nX-Injected: yes"], invalid: true)
+        let response = server.response(to: 1, timeout: 30).response
+        stdout.append(response?.raw ?? "")
+        XCTAssertEqual(response?.errorCode, -32602, response?.raw ?? "")
+        XCTAssertEqual(response?.errorData?["field"] as? String, "params.token", response?.raw ?? "")
+        XCTAssertEqual(http.requestCount, 0, "nothing was sent")
+        assertNoLeak([server], under: [])
+    }
+
     /// The Hub's error shape, quoting the token back (as some proxies and mirrors do).
     private func echo(_ status: Int, code: String? = nil) -> HTTPResponse {
         let message = "Invalid credentials: Bearer \(token) was rejected"

@@ -34,6 +34,12 @@ enum DownloadMethod {
         request.include = try reader.strings("include") ?? []
         request.exclude = try reader.strings("exclude") ?? []
         request.token = try reader.string("token")
+        // A line break in a token would end its header line and start another (header
+        // injection); no real token has control characters. The token is never quoted back.
+        if let token = request.token, token.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .invalidParams(field: "params.token", expected: "a token without control characters (line breaks, tabs)",
+                                 received: "a control character")
+        }
         request.baseURL = try reader.string("baseUrl")
         request.cacheDir = try reader.string("cacheDir")
         request.localDir = try reader.string("localDir")

@@ -2712,7 +2712,8 @@ public enum EmbeddedSchema {
     },
     "token": {
       "type": "string",
-      "description": "Access token (never echoed, logged or sent to another host)."
+      "pattern": "^[^\\u0000-\\u001F\\u007F]*$",
+      "description": "Access token (never echoed, logged or sent to another host). Control characters (line breaks, tabs) are refused: they would inject headers."
     },
     "baseUrl": {
       "type": "string",
