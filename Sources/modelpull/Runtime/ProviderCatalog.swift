@@ -4,8 +4,8 @@ import ModelPullCore
 enum ProviderCatalog {
     static func registry() -> ProviderRegistry {
         ProviderRegistry([
-            HuggingFaceProvider(),
-            MLXProvider(),
+            HubProvider.huggingface(),
+            HubProvider.mlx(),
             OllamaProvider(),
             URLProvider(),
         ])

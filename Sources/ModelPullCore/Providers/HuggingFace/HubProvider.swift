@@ -1,15 +1,32 @@
 import Foundation
 
-/// `provider: "huggingface"`: Hub repos into the huggingface_hub cache (or a plain folder),
-/// verified, resumable, several files at once; `org/name:QUANT` picks a GGUF quant.
-public struct HuggingFaceProvider: Provider, LocalModelStore {
-    public let name = "huggingface"
-    public let summary = "Hugging Face Hub repositories into the huggingface_hub cache"
+/// The two providers on the Hugging Face Hub, one engine with two flavors:
+/// - `provider: "huggingface"` (`.huggingface()`): Hub repos into the huggingface_hub cache (or a
+///   plain folder), verified, resumable, several files at once; `org/name:QUANT` picks a GGUF quant.
+/// - `provider: "mlx"` (`.mlx()`): the same with mlx-lm's default file set, refusing repos that
+///   hold no safetensors weights.
+public struct HubProvider: Provider, LocalModelStore {
+    public let name: String
+    public let summary: String
     private let core: HubProviderCore
 
-    public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
-                retry: RetryPolicy = .standard) {
-        core = HubProviderCore(flavor: .huggingface, downloader: HubDownloader(flavor: .huggingface, fetcher: fetcher, retry: retry))
+    public static func huggingface(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+                                   retry: RetryPolicy = .standard) -> HubProvider {
+        HubProvider(flavor: .huggingface, summary: "Hugging Face Hub repositories into the huggingface_hub cache",
+                    fetcher: fetcher, retry: retry)
+    }
+
+    public static func mlx(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+                           retry: RetryPolicy = .standard) -> HubProvider {
+        HubProvider(flavor: .mlx, summary: "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)",
+                    fetcher: fetcher, retry: retry)
+    }
+
+    private init(flavor: HubFlavor, summary: String, fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher,
+                 retry: RetryPolicy) {
+        name = flavor.providerName
+        self.summary = summary
+        core = HubProviderCore(flavor: flavor, downloader: HubDownloader(flavor: flavor, fetcher: fetcher, retry: retry))
     }
 
     public func availability(in context: ProviderContext) async -> ProviderAvailability { core.availability(context) }
@@ -23,42 +40,13 @@ public struct HuggingFaceProvider: Provider, LocalModelStore {
         core.secrets(request, environment)
     }
 
+    /// huggingface: every repo in the cache; mlx: those mlx-lm can load (`model*.safetensors`
+    /// plus `config.json`).
     public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
-        core.inventory(query, context).models(provider: name)
-    }
-
-    public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
-        try core.delete(model, query, context)
-    }
-}
-
-/// `provider: "mlx"`: the same engine with mlx-lm's default file set, refusing repos that hold no
-/// safetensors weights.
-public struct MLXProvider: Provider, LocalModelStore {
-    public let name = "mlx"
-    public let summary = "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)"
-    private let core: HubProviderCore
-
-    public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
-                retry: RetryPolicy = .standard) {
-        core = HubProviderCore(flavor: .mlx, downloader: HubDownloader(flavor: .mlx, fetcher: fetcher, retry: retry))
-    }
-
-    public func availability(in context: ProviderContext) async -> ProviderAvailability { core.availability(context) }
-    public func validate(_ request: DownloadRequest) throws(DownloadFailure) { try core.validate(request) }
-
-    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        try await core.downloader.download(request, context: context)
-    }
-
-    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
-        core.secrets(request, environment)
-    }
-
-    /// Repos in the cache that mlx-lm can load: `model*.safetensors` plus `config.json`.
-    public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
+        let inventory = core.inventory(query, context)
+        guard core.flavor == .mlx else { return inventory.models(provider: name) }
         let weights = HubGlob("model*.safetensors")
-        return core.inventory(query, context).models(provider: name) { files in
+        return inventory.models(provider: name) { files in
             files.contains { weights.matches($0) } && files.contains("config.json")
         }
     }
