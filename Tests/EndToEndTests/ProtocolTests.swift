@@ -41,6 +41,35 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(server.response(to: 2).response?.resultObject?["protocolVersion"] as? String, "1.0")
     }
 
+    /// Numbers the code cannot represent are refused as invalid params, never clamped and never
+    /// allowed to reach a timer: a `stallSeconds` of 1e16 used to crash the process inside
+    /// Foundation's networking, taking every other download with it. The JSON text is sent raw
+    /// so that doubles beyond Int64 and tiny fractions reach the parser exactly as written.
+    func testOutOfRangeNumbersAreInvalidParamsAndTheServerKeepsServing() throws {
+        let http = try LoopbackHTTPServer { _ in .text("weights") }
+        defer { http.stop() }
+        let server = try ModelPullProcess(environment: ["MODELPULL_TRANSFER_ENGINE": "urlsession"])
+        let model = http.url("/m.bin").absoluteString
+        let cases: [(field: String, value: String)] = [
+            ("stallSeconds", "1e16"), ("stallSeconds", "1e300"), ("stallSeconds", "86401"), ("stallSeconds", "0.01"),
+            ("stallSeconds", "0"), ("stallSeconds", "-1"), ("connections", "0"), ("connections", "65"),
+            ("connections", "9223372036854775807"), ("connections", "1e30"), ("connections", "2.5"),
+        ]
+        for (index, testCase) in cases.enumerated() {
+            let line = #"{"jsonrpc":"2.0","id":\#(index + 1),"method":"models/download","params":{"provider":"url","model":"\#(model)","localDir":"/nonexistent/never","\#(testCase.field)":\#(testCase.value)}}"#
+            server.send(line, invalid: true)
+            let response = try XCTUnwrap(server.response(to: index + 1).response, "\(testCase)")
+            XCTAssertEqual(response.errorCode, -32602, "\(testCase): \(response.raw)")
+            XCTAssertEqual(response.errorData?["field"] as? String, "params.\(testCase.field)", response.raw)
+        }
+        XCTAssertEqual(http.requestCount, 0, "nothing was fetched")
+        // The largest accepted value still works, end to end, on the engine that crashed.
+        let directory = makeTemporaryDirectory(name)
+        server.request(100, "models/download", ["provider": "url", "model": model, "localDir": directory, "stallSeconds": 86_400])
+        XCTAssertEqual(server.response(to: 100).response?.resultObject?["status"] as? String, "complete")
+        XCTAssertEqual(FileManager.default.contents(atPath: directory + "/m.bin"), Data("weights".utf8))
+    }
+
     func testGarbageWrongTypesAndUnknownMethodsGetTheRightErrorsAndServingGoesOn() throws {
         let server = try ModelPullProcess()
         let cases: [(line: String, code: Int, id: String)] = [

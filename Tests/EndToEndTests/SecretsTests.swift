@@ -58,6 +58,52 @@ final class SecretsTests: HuggingFaceTestCase {
         assertNoLeak([server], under: [])
     }
 
+    /// Single-flight must not share authorisation: a request with a valid token never joins a
+    /// job started without one (and so never fails with auth_required), and a request without a
+    /// token never joins a job running with someone's token (and so never succeeds with it).
+    /// The Hub's answers are held back so that both requests overlap for certain.
+    func testSingleFlightNeverSharesACredentialBetweenRequests() throws {
+        let files: [FakeHubFile] = [.text("config.json", "{}"), .lfs("model.safetensors", TestBytes.make(count: 60_000, seed: 97))]
+        fake.addRepo("acme/private", files: files, access: .restricted(readers: [token]))
+        fake.hub.faults.add(.delayFirstByte(seconds: 1.5), for: .prefix("/api/models/acme/private"), times: .always)
+        let server = try launch(arguments: ["--log-level", "trace"])
+        for (order, first, second) in [(0, false, true), (1, true, false)] {
+            let cache = root + "/order-\(order)"
+            func request(_ withToken: Bool) -> [String: Any] {
+                var request = params("acme/private", ["cacheDir": cache])
+                if withToken { request["token"] = token }
+                return request
+            }
+            let ids = (10 * order + 1, 10 * order + 2)
+            server.request(ids.0, "models/download", request(first))
+            server.request(ids.1, "models/download", request(second))
+            // Both requests run at once, so their messages interleave: sort them by request id.
+            var responses: [String: WireMessage] = [:]
+            var notifications: [String: [WireMessage]] = [:]
+            let deadline = Date().addingTimeInterval(60)
+            while responses.count < 2, let message = server.nextMessage(timeout: max(0, deadline.timeIntervalSinceNow)) {
+                stdout.append(message.raw)
+                if message.isResponse {
+                    responses[message.idDescription ?? ""] = message
+                } else if let requestId = message.params?["requestId"] {
+                    notifications["\(requestId)", default: []].append(message)
+                }
+            }
+            for (id, withToken) in [(ids.0, first), (ids.1, second)] {
+                let response = responses["\(id)"]
+                let raw = response?.raw ?? "no response to \(id)"
+                if withToken {
+                    XCTAssertEqual(response?.resultObject?["status"] as? String, "complete", raw)
+                } else {
+                    XCTAssertEqual(response?.errorData?["kind"] as? String, "auth_required", raw)
+                }
+            }
+            let jobs = [ids.0, ids.1].compactMap { notifications["\($0)"]?.first?.params?["downloadId"] as? String }
+            XCTAssertEqual(Set(jobs).count, 2, "two jobs, not one shared: \(jobs)")
+        }
+        assertNoLeak([server], under: [root])
+    }
+
     /// The Hub's error shape, quoting the token back (as some proxies and mirrors do).
     private func echo(_ status: Int, code: String? = nil) -> HTTPResponse {
         let message = "Invalid credentials: Bearer \(token) was rejected"

@@ -50,7 +50,7 @@ public actor DownloadEngine {
     private let tickInterval: Duration
 
     private var jobs: [String: Job] = [:]
-    private var jobByKey: [String: String] = [:]
+    private var jobByKey: [SingleFlightKey: String] = [:]
     private var queue: [String] = []
     private var running: Set<String> = []
     /// Completions that ended before their request asked for them (a fast job, a detach).
@@ -81,6 +81,11 @@ public actor DownloadEngine {
         guard let provider = registry.provider(named: request.provider) else {
             throw DownloadFailure(.unsupportedProvider,
                 "Unknown provider '\(request.provider)'. Use one of: \(registry.names.joined(separator: ", ")).")
+        }
+        do {
+            try request.checkParameters()
+        } catch {
+            throw DownloadFailure(.invalidModel, "`\(error.field)` must be \(error.expected), got \(error.received).")
         }
         try provider.validate(request)
 

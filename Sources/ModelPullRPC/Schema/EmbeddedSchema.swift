@@ -2748,8 +2748,9 @@ public enum EmbeddedSchema {
     },
     "stallSeconds": {
       "type": "number",
-      "exclusiveMinimum": 0,
-      "description": "Seconds without progress. url, huggingface: a connection that moves no bytes for this long is aborted (then retried). ollama: the pull is reported as stalled after this long and ends as a network error after twice this long (default 60)."
+      "minimum": 0.1,
+      "maximum": 86400,
+      "description": "Seconds without progress (0.1 to 86400; other values are refused with -32602). url, huggingface: a connection that moves no bytes for this long is aborted (then retried). ollama: the pull is reported as stalled after this long and ends as a network error after twice this long (default 60)."
     },
     "insecure": {
       "type": "boolean",

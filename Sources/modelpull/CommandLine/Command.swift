@@ -121,7 +121,19 @@ struct PullOptions {
         }
         request.provider = positional[0]
         request.model = positional[1]
+        do {
+            try request.checkParameters()
+        } catch {
+            throw UsageError("\(PullOptions.flag(for: error.field)) must be \(error.expected), got \(error.received)")
+        }
         return PullOptions(request: request, logLevel: logLevel)
+    }
+}
+
+extension PullOptions {
+    /// The flag that sets a request field, for errors at the command line.
+    static func flag(for field: String) -> String {
+        "--" + field.unicodeScalars.map { ("A"..."Z").contains($0) ? "-" + String($0).lowercased() : String($0) }.joined()
     }
 }
 
