@@ -105,7 +105,7 @@ public actor DownloadEngine {
             downloadId: id, status: willQueue ? .queued : .starting,
             message: willQueue
                 ? "Queued: \(running.count) download(s) running, the limit is \(maxConcurrent)"
-                : "Starting \(request.provider) download of \(request.model)")
+                : "Starting \(request.provider) download of \(request.modelForDisplay)")
         for secret in provider.secrets(for: request, environment: context.environment) { progress.addSecret(secret) }
         let job = Job(id: id, request: request, provider: provider, progress: progress)
         jobs[id] = job
@@ -185,7 +185,7 @@ public actor DownloadEngine {
         jobs.values
             .filter { $0.completion == nil }
             .sorted { $0.startedMonotonic < $1.startedMonotonic }
-            .map { JobSummary(downloadId: $0.id, provider: $0.request.provider, model: $0.request.model,
+            .map { JobSummary(downloadId: $0.id, provider: $0.request.provider, model: $0.request.modelForDisplay,
                               subscribers: $0.subscribers.sorted(), startedAt: $0.startedAt,
                               snapshot: $0.progress.current()) }
     }
@@ -195,7 +195,7 @@ public actor DownloadEngine {
     private func start(_ job: Job) {
         running.insert(job.id)
         if job.progress.current().status == .queued {
-            job.progress.setStatus(.starting, "Starting \(job.request.provider) download of \(job.request.model)")
+            job.progress.setStatus(.starting, "Starting \(job.request.provider) download of \(job.request.modelForDisplay)")
         }
         let downloadContext = DownloadContext(shared: context, progress: job.progress, downloadId: job.id)
         let provider = job.provider
@@ -238,7 +238,7 @@ public actor DownloadEngine {
         // The response carries the same words as the terminal event: scrubbed of secrets.
         let outcome = outcome.mapError { job.progress.redact($0) }
         let completion = DownloadCompletion(
-            downloadId: job.id, provider: job.request.provider, model: job.request.model,
+            downloadId: job.id, provider: job.request.provider, model: job.request.modelForDisplay,
             outcome: outcome, seconds: monotonicSeconds() - job.startedMonotonic)
         job.completion = completion
         // The terminal event first, then the responses: observers enqueue the event before any
@@ -267,7 +267,7 @@ public actor DownloadEngine {
     }
 
     private func detachedCompletion(_ job: Job) -> DownloadCompletion {
-        DownloadCompletion(downloadId: job.id, provider: job.request.provider, model: job.request.model,
+        DownloadCompletion(downloadId: job.id, provider: job.request.provider, model: job.request.modelForDisplay,
                            outcome: .failure(.cancelled("Request cancelled.")),
                            seconds: monotonicSeconds() - job.startedMonotonic)
     }

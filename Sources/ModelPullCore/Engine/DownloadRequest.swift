@@ -41,6 +41,15 @@ public struct DownloadRequest: Sendable, Hashable {
         self.insecure = insecure
     }
 
+    /// `model` as it may be shown, logged and echoed: a URL's user, password and query (a signed
+    /// URL's credential) masked. Whatever reports the request uses this, never `model`.
+    public var modelForDisplay: String {
+        guard let url = URL(string: model), let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
+              components.user != nil || components.password != nil || !(components.percentEncodedQuery ?? "").isEmpty
+        else { return model }
+        return url.redactedForDisplay
+    }
+
     /// Two requests with the same key share one job (single-flight). Compared as bytes: Swift
     /// `String` equality is canonical equivalence, and two folders whose names differ only in
     /// Unicode normalisation are two folders on Linux. The credential is part of the key (as a

@@ -10,7 +10,7 @@ enum DownloadMethod {
         do {
             subscription = try await server.engine.submit(request) { stream.send($0) }
         } catch {
-            throw RPCError.application(error, provider: request.provider, model: request.model)
+            throw RPCError.application(error, provider: request.provider, model: request.modelForDisplay)
         }
         if server.registry.register(subscription, for: id) {
             await server.engine.cancel(subscription)
@@ -21,7 +21,7 @@ enum DownloadMethod {
             return WireEncoding.result(completion, result)
         case .failure(let failure):
             throw RPCError.application(failure, downloadId: completion.downloadId,
-                                       provider: request.provider, model: request.model)
+                                       provider: request.provider, model: request.modelForDisplay)
         }
     }
 

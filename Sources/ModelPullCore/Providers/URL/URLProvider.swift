@@ -32,84 +32,120 @@ public struct URLProvider: Provider {
         }
     }
 
+    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
+        let token = [request.token].compactMap { $0 }
+        guard let url = try? remoteURL(request) else { return token }
+        return token + URLSource(url: url).secrets
+    }
+
     public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        let url = try remoteURL(request)
-        let name = try fileName(for: request, url: url)
+        let source = URLSource(url: try remoteURL(request))
+        let name = try fileName(for: request, url: source.url)
         let directory = destination(for: request, environment: context.environment)
         let layout = URLDownloadLayout(directory: directory, fileName: name)
-        try layout.createDirectories()
+        let createdFolders = try layout.createDirectories()
         let progress = context.progress
 
         let lock = try await FileLock.acquire(at: layout.lockPath) {
             progress.setMessage("Waiting for another process that is downloading \(name)")
         }
-        defer { lock.release() }
+        var keepLock = true
+        defer { keepLock ? lock.release() : lock.releaseRemovingFile() }
 
-        if let reused = try reuseFinishedFile(layout, url: url, request: request, progress: progress) {
+        if let reused = try reuseFinishedFile(layout, source: source, request: request, progress: progress) {
             return reused
         }
-
         let partial = try PartialFile(path: layout.partialPath)
-        let record = PartialRecord.read(layout.partialRecordPath)
-        let sameSource = record?.url == url.absoluteString
-        if !sameSource {
-            // A partial from another URL under the same name: its bytes are not ours to resume.
-            try partial.truncate(to: 0)
-            RangeRecord.remove(partialPath: partial.path)
+        do {
+            return try await fetch(source, into: partial, layout: layout, request: request, context: context)
+        } catch {
+            // Nothing worth keeping (refused before the first byte, or no byte ever came): leave
+            // the destination as it was, without an empty partial or records that prove nothing.
+            if RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: nil) == 0 {
+                partial.discard()
+                RangeRecord.remove(partialPath: partial.path)
+                unlink(layout.partialRecordPath)
+                keepLock = false
+                unlink(layout.lockPath)
+                for folder in createdFolders.reversed() { rmdir(folder) }
+            }
+            throw error
         }
-        try PartialRecord(url: url.absoluteString, validator: sameSource ? record?.validator : nil)
-            .write(to: layout.partialRecordPath)
+    }
+
+    /// Resumes or starts the transfer into `partial`, verifies it and puts it in place.
+    private func fetch(_ source: URLSource, into partial: PartialFile, layout: URLDownloadLayout,
+                       request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
+        let name = layout.fileName
+        let progress = context.progress
+        let resume = try ResumePoint.decide(for: source, partial: partial, layout: layout)
         var knownSize: Int64?
         if case .valid(let ranges) = RangeRecord.load(partialPath: partial.path) { knownSize = ranges.size }
         let resumed = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: nil)
         progress.addFile(name, size: knownSize)
         if resumed > 0 { progress.reuse(name, bytes: resumed, fileComplete: false) }
-        progress.setStatus(.downloading, resumed > 0
-            ? "Resuming \(name) from \(ByteFormat.string(resumed))"
-            : "Downloading \(name)")
+        progress.setStatus(.downloading, resume.message(resumedBytes: resumed, name: name))
 
         let verify = BenchmarkSwitches.verifies(context)
         var headers: [String: String] = [:]
         if let token = request.token { headers["Authorization"] = "Bearer \(token)" }
-        let source = FetchSource(url: url, headers: headers, validator: sameSource ? record?.validator : nil,
-                                 idleTimeout: request.stallSeconds ?? 30)
+        let fetchSource = FetchSource(url: source.url, headers: headers, validator: resume.validator,
+                                      idleTimeout: request.stallSeconds ?? 30)
         let transfer = FileTransfer(http: context.http, sequential: fetcher(context.http))
-        let job = FileTransfer.Job(source: source, partial: partial, digest: verify ? .sha256 : nil,
+        let job = FileTransfer.Job(source: fetchSource, partial: partial, digest: verify ? .sha256 : nil,
                                    connections: request.connections ?? transfer.tuning.connectionsPerFile)
+        let recorder = PartialRecorder(path: layout.partialRecordPath,
+                                       record: PartialRecord(url: source.display, source: source.fingerprint,
+                                                             validator: resume.validator))
         let outcome: FileTransfer.Outcome
         do {
-            outcome = try await transfer.run(job, onSize: { size in
-                progress.addFile(name, size: size)
-                try DiskSpace.ensureRoom(for: size - RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size), at: directory)
+            outcome = try await transfer.run(job, onStart: { identity in
+                // Before the first byte: the record names the validator these bytes come with.
+                try recorder.record(validator: identity.validator)
+                if let size = identity.size {
+                    progress.addFile(name, size: size)
+                    let finished = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size)
+                    try DiskSpace.ensureRoom(for: size - finished, at: layout.directory)
+                }
             }, onProgress: { progress.advance(name, completed: $0) }, onRetry: { progress.setMessage($0) })
         } catch let error as HTTPStatusError {
-            throw HTTPFailureMapper.generic(error, url: url)
+            throw HTTPFailureMapper.generic(error, url: source.url)
         }
-        try PartialRecord(url: url.absoluteString, validator: outcome.etag ?? outcome.lastModified)
-            .write(to: layout.partialRecordPath)
 
         progress.setStatus(.verifying, "Verifying \(name)")
         let digest = outcome.digest
         if verify, let expected = request.sha256?.lowercased(), digest?.hex != expected {
             partial.discard()
             RangeRecord.remove(partialPath: partial.path)
-            try? FileManager.default.removeItem(atPath: layout.partialRecordPath)
+            unlink(layout.partialRecordPath)
             throw DownloadFailure(.integrity,
                 "SHA-256 mismatch for \(name): expected \(expected), got \(digest?.hex ?? "nothing"). The file was deleted; check the checksum or the URL.",
                 retryable: false,
                 details: ["file": .string(name), "expected": .string(expected), "actual": .string(digest?.hex ?? "")])
         }
-        try CompletedRecord(url: url.absoluteString, size: outcome.size, sha256: digest?.hex)
-            .write(to: layout.completedRecordPath)
-        try partial.commit(to: layout.finalPath)
-        RangeRecord.remove(partialPath: partial.path)
-        try? FileManager.default.removeItem(atPath: layout.partialRecordPath)
+        try install(partial, layout: layout, source: source, size: outcome.size, sha256: digest?.hex)
         progress.fileFinished(name)
 
         return DownloadResult(
             path: layout.finalPath, revision: nil,
             files: [.init(path: name, size: outcome.size, sha256: digest?.hex)],
             bytesDownloaded: outcome.transferred, bytesReused: outcome.resumed)
+    }
+
+    /// Puts the verified bytes in place, then records what they are. In that order: a record
+    /// never describes bytes that are not in place (a crash between the two leaves a file
+    /// without a record, which is downloaded again, never a record over someone else's bytes).
+    private func install(_ partial: PartialFile, layout: URLDownloadLayout, source: URLSource,
+                         size: Int64, sha256: String?) throws(DownloadFailure) {
+        unlink(layout.completedRecordPath)
+        try partial.commit(to: layout.finalPath)
+        RangeRecord.remove(partialPath: partial.path)
+        unlink(layout.partialRecordPath)
+        guard let file = FileIdentity.regularFile(at: layout.finalPath), file.size == size else {
+            throw DownloadFailure(.storage, "\(layout.finalPath) changed while it was put in place; retry.", retryable: true)
+        }
+        try CompletedRecord(url: source.display, source: source.fingerprint, size: size, sha256: sha256, file: file)
+            .write(to: layout.completedRecordPath)
     }
 
     // MARK: Pieces
@@ -131,8 +167,20 @@ public struct URLProvider: Provider {
             throw DownloadFailure(.invalidModel,
                 "Cannot derive a safe file name from \(url.redactedForLogs); pass `fileName` (a plain name without '/').")
         }
-        guard !name.contains("/"), !name.hasPrefix(".") || request.fileName != nil, name != "/" else {
+        // A name must never carry a credential onto the disk and into every message: a token in
+        // the URL's path (some services put it there) is no file name.
+        let secrets = [request.token].compactMap { $0 } + URLSource(url: url).secrets
+        if request.fileName == nil, secrets.contains(where: { $0.utf8.count >= 6 && name.utf8.contains($0.utf8) }) {
+            throw DownloadFailure(.invalidModel,
+                "The last part of the URL holds a credential, so it cannot be the file name; pass `fileName`.")
+        }
+        guard !name.utf8.contains(UInt8(ascii: "/")), !name.hasPrefix(".") || request.fileName != nil else {
             throw DownloadFailure(.invalidModel, "`fileName` must be a plain file name without '/': \(name.debugDescription)")
+        }
+        // The state folder's own name (in any case: macOS folders ignore it) would put the file
+        // where the partial files live.
+        guard name.lowercased() != URLDownloadLayout.stateFolderName else {
+            throw DownloadFailure(.invalidModel, "`fileName` cannot be \(name.debugDescription): ModelPull keeps its partial files in that folder.")
         }
         return name
     }
@@ -143,18 +191,72 @@ public struct URLProvider: Provider {
     }
 
     /// A finished file recorded with the same URL (and digest, when one is asked for) is reused
-    /// without touching the network.
-    private func reuseFinishedFile(_ layout: URLDownloadLayout, url: URL, request: DownloadRequest,
+    /// without touching the network, if it is still the very file the record was written for:
+    /// same device, inode, size and modification time, a regular file and not a link.
+    private func reuseFinishedFile(_ layout: URLDownloadLayout, source: URLSource, request: DownloadRequest,
                                    progress: JobProgress) throws -> DownloadResult? {
-        guard let record = CompletedRecord.read(layout.completedRecordPath), record.url == url.absoluteString,
-              let attributes = try? FileManager.default.attributesOfItem(atPath: layout.finalPath),
-              let size = (attributes[.size] as? NSNumber)?.int64Value, size == record.size else { return nil }
+        guard let record = CompletedRecord.read(layout.completedRecordPath), record.source == source.fingerprint,
+              let file = FileIdentity.regularFile(at: layout.finalPath), file == record.file,
+              file.size == record.size else { return nil }
         if let expected = request.sha256?.lowercased(), record.sha256 != expected { return nil }
-        progress.addFile(layout.fileName, size: size)
-        progress.reuse(layout.fileName, bytes: size, fileComplete: true)
+        progress.addFile(layout.fileName, size: file.size)
+        progress.reuse(layout.fileName, bytes: file.size, fileComplete: true)
         return DownloadResult(path: layout.finalPath, revision: nil,
-                              files: [.init(path: layout.fileName, size: size, sha256: record.sha256)],
-                              bytesDownloaded: 0, bytesReused: size,
+                              files: [.init(path: layout.fileName, size: file.size, sha256: record.sha256)],
+                              bytesDownloaded: 0, bytesReused: file.size,
                               message: "Already downloaded; reused \(layout.finalPath)")
+    }
+}
+
+/// Where a url download starts: from the bytes an earlier run left, only when they provably
+/// belong to the file the server has now (same URL, and a strong validator to send as
+/// `If-Range`); otherwise from zero, saying why.
+private struct ResumePoint {
+    enum Reason { case fresh, resumable, otherURL, noValidator }
+    let reason: Reason
+    let validator: String?
+
+    static func decide(for source: URLSource, partial: PartialFile, layout: URLDownloadLayout) throws(DownloadFailure) -> ResumePoint {
+        let record = PartialRecord.read(layout.partialRecordPath)
+        let hasBytes = partial.size > 0 || RangeRecord.load(partialPath: partial.path) != .none
+        guard hasBytes else { return ResumePoint(reason: .fresh, validator: nil) }
+        if record?.source == source.fingerprint, let validator = record?.validator {
+            return ResumePoint(reason: .resumable, validator: validator)
+        }
+        try partial.truncate(to: 0)
+        RangeRecord.remove(partialPath: partial.path)
+        return ResumePoint(reason: record?.source == source.fingerprint ? .noValidator : .otherURL, validator: nil)
+    }
+
+    func message(resumedBytes: Int64, name: String) -> String {
+        switch reason {
+        case .resumable where resumedBytes > 0: return "Resuming \(name) from \(ByteFormat.string(resumedBytes))"
+        case .noValidator:
+            return "Downloading \(name) from the start: the server gave no ETag or Last-Modified for the bytes kept from an earlier attempt, so they cannot be proven to belong to its current file"
+        case .otherURL: return "Downloading \(name) from the start: the bytes kept under this name came from another URL"
+        default: return "Downloading \(name)"
+        }
+    }
+}
+
+/// Keeps the partial record in step with the validator the bytes come with, writing it only
+/// when that changes (the first response, or a restart after the remote file changed).
+private final class PartialRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private let path: String
+    private var record: PartialRecord
+    private var written = false
+
+    init(path: String, record: PartialRecord) {
+        self.path = path
+        self.record = record
+    }
+
+    func record(validator: String?) throws(DownloadFailure) {
+        lock.lock(); defer { lock.unlock() }
+        guard !written || record.validator != validator else { return }
+        record.validator = validator
+        try record.write(to: path)
+        written = true
     }
 }
