@@ -78,14 +78,15 @@ public struct URLProvider: Provider {
                                    connections: request.connections ?? transfer.tuning.connectionsPerFile)
         let outcome: FileTransfer.Outcome
         do {
-            outcome = try await transfer.run(job, onSize: { size in
+            outcome = try await transfer.run(job, onStart: { identity in
+                guard let size = identity.size else { return }
                 progress.addFile(name, size: size)
                 try DiskSpace.ensureRoom(for: size - RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size), at: directory)
             }, onProgress: { progress.advance(name, completed: $0) }, onRetry: { progress.setMessage($0) })
         } catch let error as HTTPStatusError {
             throw HTTPFailureMapper.generic(error, url: url)
         }
-        try PartialRecord(url: url.absoluteString, validator: outcome.etag ?? outcome.lastModified)
+        try PartialRecord(url: url.absoluteString, validator: outcome.validator)
             .write(to: layout.partialRecordPath)
 
         progress.setStatus(.verifying, "Verifying \(name)")
