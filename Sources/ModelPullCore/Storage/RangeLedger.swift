@@ -120,6 +120,13 @@ final class RangeLedger: @unchecked Sendable {
     var done: ByteRangeSet { lock.locked { record.done } }
     var validator: String? { lock.locked { record.validator } }
 
+    /// Takes the validator a response revealed when the record had none (a resumed partial
+    /// whose first run never heard one); written with the next record.
+    func adopt(validator: String?) {
+        guard let validator else { return }
+        lock.locked { if record.validator == nil { record.validator = validator } }
+    }
+
     /// Records a finished range and returns the new end of the contiguous prefix.
     @discardableResult
     func markDone(_ range: Range<Int64>) -> Int64 {

@@ -18,7 +18,12 @@ struct ContentRange: Equatable {
         }
         self.first = first
         self.last = last
-        total = halves[1] == "*" ? nil : Int64(halves[1])
+        if halves[1] == "*" {
+            total = nil
+        } else {
+            guard let total = Int64(halves[1]) else { return nil }
+            self.total = total
+        }
     }
 
     /// The total from an unsatisfiable-range reply: `bytes */total`.
@@ -28,4 +33,47 @@ struct ContentRange: Equatable {
     }
 }
 
-import Foundation
+/// A 206 checked against the request it answers: the one place both fetch paths (in order and
+/// parallel pieces) judge a range answer. Anything inconsistent is a protocol violation, which
+/// the fetchers count as a failed attempt, so a server that keeps answering nonsense ends the
+/// download within the retry budget instead of being asked again forever.
+struct RangeAnswer: Equatable {
+    let first: Int64
+    let last: Int64
+    /// Nil when the server does not know (`bytes a-b/*`).
+    let total: Int64?
+
+    /// Bytes the body carries.
+    var length: Int64 { last - first + 1 }
+
+    /// `asked`: the bytes requested (`Range: bytes=lower-upper`); `expectedTotal`: the file's
+    /// size when known. Another total means the server's file is not the one expected: against a
+    /// listing (`totalIsListed`) that is an `integrity` error (the listing and the server
+    /// disagree); against a size learned earlier (this fetch's first answer, or the run that
+    /// wrote the partial) it is `RangeFetchObstacle.remoteChanged`, so the stale bytes are
+    /// dropped and the file starts over, never a lasting error.
+    init(_ head: HTTPResponseHead, asked: ClosedRange<Int64>, expectedTotal: Int64?, totalIsListed: Bool) throws {
+        guard let range = ContentRange(head.headers["Content-Range"]) else {
+            throw TransferError.protocolViolation("206 without a valid Content-Range")
+        }
+        let said = "asked for bytes \(asked.lowerBound)-\(asked.upperBound), got \(head.headers["Content-Range"] ?? "")"
+        guard range.first == asked.lowerBound, range.last <= asked.upperBound else {
+            throw TransferError.protocolViolation(said)
+        }
+        if let total = range.total {
+            guard range.last < total else { throw TransferError.protocolViolation("\(said): the range runs past its own total") }
+            if let expectedTotal, total != expectedTotal {
+                guard totalIsListed else { throw RangeFetchObstacle.remoteChanged }
+                throw DownloadFailure(.integrity,
+                    "The server's file is \(total) bytes but \(expectedTotal) were expected; the remote file changed. Retry to fetch the new revision.",
+                    retryable: true)
+            }
+        }
+        if let contentLength = head.contentLength, contentLength != range.last - range.first + 1 {
+            throw TransferError.protocolViolation("\(said) with Content-Length \(contentLength)")
+        }
+        first = range.first
+        last = range.last
+        total = range.total
+    }
+}

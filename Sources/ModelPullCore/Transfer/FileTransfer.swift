@@ -41,15 +41,20 @@ public struct FileTransfer: Sendable {
         public var digest: Digest?
         public var etag: String?
         public var lastModified: String?
+        /// The strong validator the bytes came with (`RangeValidator`), for resuming them later.
+        public var validator: String?
         /// Bytes that crossed the network in this run.
         public var transferred: Int64
         /// Bytes already on disk from an earlier run when this one started.
         public var resumed: Int64
     }
 
-    /// `onSize` hears the size before the first byte is written and may throw (disk space);
+    /// `onStart` hears what the first response says about the file (size, strong validator)
+    /// before the first byte is written, so the caller can record the validator before bytes
+    /// exist, and may throw to refuse (disk space); it hears again when that changes (a
+    /// validator the first response lacked, or the file starting over as another version).
     /// `onProgress` hears how many bytes of the file are on disk (never less than `resumed`).
-    public func run(_ job: Job, onSize: @escaping @Sendable (Int64) throws -> Void = { _ in },
+    public func run(_ job: Job, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void = { _ in },
                     onProgress: @escaping @Sendable (Int64) -> Void,
                     onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
         var job = job
@@ -57,7 +62,7 @@ public struct FileTransfer: Sendable {
             let start = try startingPoint(job)
             guard let resumed = start else { break }
             do {
-                return try await parallel(job, resumed: resumed, onSize: onSize, onProgress: onProgress, onRetry: onRetry)
+                return try await parallel(job, resumed: resumed, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
             } catch let obstacle as RangeFetchObstacle {
                 // Nothing of the new answer was written; what is on disk cannot be continued.
                 try reset(job.partial)
@@ -66,7 +71,7 @@ public struct FileTransfer: Sendable {
                 onRetry("\(job.source.url.lastPathComponent) changed on the server; downloading it again from the start")
             }
         }
-        return try await inOrder(job, onSize: onSize, onProgress: onProgress, onRetry: onRetry)
+        return try await inOrder(job, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
     }
 
     /// What a parallel fetch resumes from, `.some(nil)` meaning "size not known yet"; nil when
@@ -90,7 +95,7 @@ public struct FileTransfer: Sendable {
             guard expected > tuning.parallelThreshold else { return nil }
             // A partial written in order (no record): its length is its finished prefix.
             let prefix = min(job.partial.size, expected)
-            return .some(RangeRecord(size: expected, validator: job.source.validator,
+            return .some(RangeRecord(size: expected, validator: RangeValidator.usable(job.source.validator),
                                      done: ByteRangeSet(prefix > 0 ? [0..<prefix] : [])))
         }
         // Unknown size: in order when an in-order partial exists, else the first response tells.
@@ -102,11 +107,10 @@ public struct FileTransfer: Sendable {
         RangeRecord.remove(partialPath: partial.path)
     }
 
-    private func parallel(_ job: Job, resumed: RangeRecord?, onSize: @escaping @Sendable (Int64) throws -> Void,
+    private func parallel(_ job: Job, resumed: RangeRecord?, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
                           onProgress: @escaping @Sendable (Int64) -> Void,
                           onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
         if let resumed {
-            try onSize(resumed.size)
             // Before the first byte: a partial with ranges but no record would pass for a prefix.
             try resumed.store(partialPath: job.partial.path)
         }
@@ -116,14 +120,14 @@ public struct FileTransfer: Sendable {
                                             connections: job.connections, hasher: hasher)
         let report: ParallelFetcher.Report
         do {
-            report = try await fetcher.fetch(target, onSize: onSize, onProgress: onProgress, onRetry: onRetry)
+            report = try await fetcher.fetch(target, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
         } catch {
             await hasher?.stop()
             throw error
         }
         let digest = try await Self.digestWhileFlushing(job.partial) { try await hasher?.finish(size: report.size) }
         return Outcome(size: report.size, digest: digest, etag: report.etag, lastModified: report.lastModified,
-                       transferred: report.transferred, resumed: resumed?.done.count ?? 0)
+                       validator: report.validator, transferred: report.transferred, resumed: resumed?.done.count ?? 0)
     }
 
     /// Finishes the digest while the file's bytes are flushed: the rest of the hashing waits on
@@ -151,7 +155,7 @@ public struct FileTransfer: Sendable {
         }
     }
 
-    private func inOrder(_ job: Job, onSize: @escaping @Sendable (Int64) throws -> Void,
+    private func inOrder(_ job: Job, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
                          onProgress: @escaping @Sendable (Int64) -> Void,
                          onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
         let start = job.partial.size
@@ -163,7 +167,7 @@ public struct FileTransfer: Sendable {
         }
         let outcome: FetchOutcome
         do {
-            outcome = try await sequential.fetch(job.source, into: sink, onSize: onSize, onRetry: onRetry)
+            outcome = try await sequential.fetch(job.source, into: sink, onStart: onStart, onRetry: onRetry)
         } catch {
             await sink.stopHashing()
             throw error
@@ -171,7 +175,7 @@ public struct FileTransfer: Sendable {
         onProgress(sink.length)
         let digest = try await Self.digestWhileFlushing(job.partial) { try await sink.finishDigest() }
         return Outcome(size: outcome.size, digest: digest, etag: outcome.etag,
-                       lastModified: outcome.lastModified, transferred: tally.total, resumed: start)
+                       lastModified: outcome.lastModified, validator: outcome.validator, transferred: tally.total, resumed: start)
     }
 }
 

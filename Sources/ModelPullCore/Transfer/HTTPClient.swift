@@ -64,13 +64,22 @@ public final class HTTPClient: @unchecked Sendable {
     /// `stream` for file bodies: over libcurl when it is the engine (GET without a body), else
     /// URLSession. The `Data` handed to `onData` may point into libcurl's read buffer: the
     /// consumer must be done with it when `onData` returns (write it, hash it, copy it).
+    ///
+    /// File bodies follow stricter rules than API answers, the same on both engines: the head
+    /// must pass `FileBodyHead.check` before `onHead` sees it, arrive whole within
+    /// `FileBodyHead.deadline`, and the body must keep above `ThroughputFloor`. (Not for API
+    /// calls: Ollama's pull stream is rightly silent while the server hashes.)
     func streamBody(_ request: HTTPRequest, errorBodyLimit: Int = 64 << 10,
                     onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
                     onData: @escaping @Sendable (Data) throws -> Void) async throws -> StreamResult {
-        if let bodyTransport, request.method == "GET", request.body == nil {
-            return try await bodyTransport.stream(request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
+        let checkedHead: @Sendable (HTTPResponseHead) throws -> Void = { head in
+            try FileBodyHead.check(head)
+            try onHead(head)
         }
-        return try await stream(request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
+        if let bodyTransport, request.method == "GET", request.body == nil {
+            return try await bodyTransport.stream(request, errorBodyLimit: errorBodyLimit, onHead: checkedHead, onData: onData)
+        }
+        return try await stream(request, errorBodyLimit: errorBodyLimit, fileBody: true, onHead: checkedHead, onData: onData)
     }
 
     /// Sends a request and hands a 2xx body to `onData` as it arrives, in order, on one thread
@@ -79,6 +88,12 @@ public final class HTTPClient: @unchecked Sendable {
     public func stream(_ request: HTTPRequest, errorBodyLimit: Int = 64 << 10,
                        onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
                        onData: @escaping @Sendable (Data) throws -> Void) async throws -> StreamResult {
+        try await stream(request, errorBodyLimit: errorBodyLimit, fileBody: false, onHead: onHead, onData: onData)
+    }
+
+    private func stream(_ request: HTTPRequest, errorBodyLimit: Int, fileBody: Bool,
+                        onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
+                        onData: @escaping @Sendable (Data) throws -> Void) async throws -> StreamResult {
         guard let scheme = request.url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw TransferError.unsupportedURL(request.url.absoluteString)
         }
@@ -93,14 +108,16 @@ public final class HTTPClient: @unchecked Sendable {
 
         let lane = lanes[turn.next() % lanes.count]
         let task = lane.session.dataTask(with: urlRequest)
-        let state = TaskState(request: request, errorBodyLimit: errorBodyLimit, onHead: onHead, onData: onData)
-        lane.delegate.register(state, for: task)
         let taskBox = UncheckedBox(task)
+        let watch = fileBody ? FileBodyWatch(request: request, clock: lane.delegate.consumerClock, task: taskBox) : nil
+        let state = TaskState(request: request, errorBodyLimit: errorBodyLimit, watch: watch, onHead: onHead, onData: onData)
+        lane.delegate.register(state, for: task)
 
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 state.setContinuation(continuation)
                 taskBox.value.resume()
+                state.started()
             }
         } onCancel: {
             state.cancel(taskBox.value)

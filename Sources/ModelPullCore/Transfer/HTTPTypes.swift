@@ -5,7 +5,9 @@ public struct HTTPHeaders: Sendable, Equatable {
     private var fields: [String: String]
 
     public init(_ fields: [String: String] = [:]) {
-        self.fields = Dictionary(fields.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        // Names that differ only in case are one field: keep every value (RFC 9110 §5.3), so a
+        // repeated field (two Content-Lengths) stays visible instead of one hiding the other.
+        self.fields = Dictionary(fields.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { "\($0), \($1)" })
     }
 
     public subscript(_ name: String) -> String? {
@@ -55,6 +57,13 @@ public struct HTTPResponseHead: Sendable {
 
     public var isSuccess: Bool { (200..<300).contains(status) }
     public var isRedirect: Bool { (300..<400).contains(status) }
+
+    /// The body's length from `Content-Length`; repeated identical values count as one (a head
+    /// whose values conflict is refused by `FileBodyHead` before anyone asks).
+    var contentLength: Int64? {
+        guard let first = headers["Content-Length"]?.split(separator: ",").first else { return nil }
+        return Int64(first.trimmingCharacters(in: .whitespaces))
+    }
 }
 
 public struct HTTPResponse: Sendable {
@@ -77,8 +86,17 @@ public enum TransferError: Error, Sendable, Equatable {
     case responseTooLarge(limit: Int)
     /// Fewer bytes arrived than the server promised.
     case truncated(expected: Int64, received: Int64)
-    /// A 2xx response that contradicts what was asked (a wrong Content-Range).
+    /// A 2xx response that contradicts what was asked (a wrong Content-Range, more bytes than
+    /// promised); a later attempt may get a better answer.
     case protocolViolation(String)
+    /// A 2xx response we must not store and the same server would send again (a content coding
+    /// we did not ask for, conflicting lengths): retrying cannot help.
+    case unacceptableResponse(String)
+    /// The response head did not arrive complete within the time allowed (a server sending it
+    /// a line at a time).
+    case headTimedOut(seconds: TimeInterval)
+    /// The body arrived, but slower than the floor (`ThroughputFloor`) for a whole window.
+    case tooSlow(bytes: Int64, seconds: TimeInterval)
     case unsupportedURL(String)
 }
 

@@ -28,16 +28,19 @@ struct ParallelFetcher: Sendable {
         var size: Int64
         var etag: String?
         var lastModified: String?
+        /// The strong validator every piece was conditional on, once one was known.
+        var validator: String?
         /// Bytes this run put on disk (the network bytes).
         var transferred: Int64
     }
 
-    /// `onSize` hears the size before the first byte is written and may throw (disk space);
-    /// `onProgress` hears the bytes of the file on disk, a few times a second.
-    func fetch(_ target: Target, onSize: @escaping @Sendable (Int64) throws -> Void,
+    /// `onStart` hears the first response's identity of the file before any byte is written
+    /// and may throw (disk space); `onProgress` hears the bytes of the file on disk, a few
+    /// times a second.
+    func fetch(_ target: Target, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
                onProgress: @escaping @Sendable (Int64) -> Void,
                onRetry: @escaping @Sendable (String) -> Void) async throws -> Report {
-        let run = ParallelRun(target: target, tuning: tuning, onSize: onSize)
+        let run = ParallelRun(target: target, tuning: tuning, onStart: onStart)
         let wanted = max(1, target.connections)
         let ramp = ConnectionRamp(initial: tuning.initialConnections, limit: wanted)
         let workers = Worker(http: http, retry: retry, run: run, ramp: ramp, onRetry: onRetry)
@@ -75,7 +78,8 @@ struct ParallelFetcher: Sendable {
 private final class ParallelRun: @unchecked Sendable {
     let target: Target
     let tuning: TransferTuning
-    let onSize: @Sendable (Int64) throws -> Void
+    /// Which validator every piece sends as `If-Range` once a response revealed one.
+    let identity: RemoteIdentityWatch
     let size = OnceValue<Int64>()
     let planner: PiecePlanner
     private let lock = NSLock()
@@ -86,10 +90,10 @@ private final class ParallelRun: @unchecked Sendable {
 
     typealias Target = ParallelFetcher.Target
 
-    init(target: Target, tuning: TransferTuning, onSize: @escaping @Sendable (Int64) throws -> Void) {
+    init(target: Target, tuning: TransferTuning, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void) {
         self.target = target
         self.tuning = tuning
-        self.onSize = onSize
+        identity = RemoteIdentityWatch(validator: target.resumed?.validator ?? target.source.validator, onStart: onStart)
         if let resumed = target.resumed {
             planner = PiecePlanner(missing: resumed.done.gaps(upTo: resumed.size), pieceSize: tuning.pieceSize,
                                    minimumSplit: tuning.minimumSplit)
@@ -106,7 +110,7 @@ private final class ParallelRun: @unchecked Sendable {
         }
     }
 
-    var validator: String? { lock.locked { ledger?.validator } }
+    var validator: String? { identity.validator }
 
     func pieceCount(size: Int64) -> Int {
         let missing: [Range<Int64>] = lock.locked { ledger?.done.gaps(upTo: size) ?? [0..<size] }
@@ -118,19 +122,21 @@ private final class ParallelRun: @unchecked Sendable {
         return pieces
     }
 
-    /// A response's head: learns the size (first time), checks it, remembers the validators.
+    /// A checked range answer's head, before its body: tells the caller the file's identity
+    /// (first time), learns the size (first time), remembers the validators.
     func learned(total: Int64, head: HTTPResponseHead, cursor: PieceCursor) throws {
-        lock.lock()
-        etag = etag ?? head.headers["ETag"]
-        lastModified = lastModified ?? head.headers["Last-Modified"]
-        let known = ledger != nil
-        lock.unlock()
-        guard !known else { return }
-        try onSize(total)
+        lock.locked {
+            etag = etag ?? head.headers["ETag"]
+            lastModified = lastModified ?? head.headers["Last-Modified"]
+        }
+        try identity.heard(head, size: total, restartsFile: false)
+        if let ledger = lock.locked({ ledger }) {
+            ledger.adopt(validator: identity.validator)
+            return
+        }
         cursor.clip(to: total)
         if total > tuning.parallelThreshold { planner.add(tuning.parallelThreshold..<total) }
-        let strongETag = etag.flatMap { $0.hasPrefix("W/") ? nil : $0 }
-        let record = RangeRecord(size: total, validator: strongETag ?? lastModified, done: ByteRangeSet())
+        let record = RangeRecord(size: total, validator: identity.validator, done: ByteRangeSet())
         // Before the first byte: a partial with ranges but no record would pass for a prefix.
         try record.store(partialPath: target.file.path)
         lock.locked { ledger = RangeLedger(file: target.file, record: record, flushInterval: tuning.flushInterval) }
@@ -178,7 +184,8 @@ private final class ParallelRun: @unchecked Sendable {
         }
         await end(finished: true)
         let (etag, lastModified) = lock.locked { (self.etag, self.lastModified) }
-        return .init(size: total, etag: etag, lastModified: lastModified, transferred: planner.writtenBytes)
+        return .init(size: total, etag: etag, lastModified: lastModified, validator: identity.validator,
+                     transferred: planner.writtenBytes)
     }
 }
 
@@ -219,9 +226,11 @@ private struct Worker: Sendable {
             let total = run.size.isResolved ? try await run.size.value() : nil
             let request = PieceRequest(http: http, url: source.url, headers: source.headers, validator: run.validator,
                                        idleTimeout: source.idleTimeout, file: run.target.file,
-                                       expectedTotal: total ?? source.expectedSize)
+                                       expectedTotal: total ?? source.expectedSize,
+                                       totalIsListed: source.expectedSize != nil)
             var failure: String
             var wait: Double?
+            var countsProgress = true
             do {
                 let run = self.run
                 switch try await request.run(cursor, onTotal: { try run.learned(total: $0, head: $1, cursor: cursor) }) {
@@ -243,9 +252,10 @@ private struct Worker: Sendable {
                 }
             } catch let error as TransferError {
                 failure = try RetryableFailure.describe(error, url: source.url)
+                countsProgress = !RetryableFailure.isTooSlow(error)
             }
             // Only attempts that made no progress count: a link that moves is not failing.
-            failures = cursor.position > before ? 1 : failures + 1
+            failures = countsProgress && cursor.position > before ? 1 : failures + 1
             guard failures < retry.maxConsecutiveFailures else {
                 throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure)
             }

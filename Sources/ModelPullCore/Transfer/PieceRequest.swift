@@ -10,7 +10,7 @@ enum RangeFetchObstacle: Error, Equatable {
 }
 
 /// One ranged GET for what is left of a piece: checks that the response is the range asked for
-/// (first byte, total size), writes the body at its offsets through the cursor, and stops early
+/// (`RangeAnswer`), writes the body at its offsets through the cursor, and stops early
 /// when another worker took the rest of the piece meanwhile.
 struct PieceRequest {
     let http: HTTPClient
@@ -21,6 +21,8 @@ struct PieceRequest {
     let file: PartialFile
     /// The file size, when known; nil while the first response has yet to reveal it.
     let expectedTotal: Int64?
+    /// Whether `expectedTotal` is a listing's promise, not a size learned from the server.
+    let totalIsListed: Bool
 
     enum Outcome {
         /// A 2xx that delivered `received` bytes; `total` from `Content-Range`.
@@ -39,7 +41,8 @@ struct PieceRequest {
         if let validator { fields["If-Range"] = validator }
         let request = HTTPRequest(url: url, headers: fields, redirects: .follow, idleTimeout: idleTimeout)
         let body = PieceBody(cursor: cursor, file: file, first: first, requestedEnd: last + 1,
-                             expectedTotal: expectedTotal, validatorSent: validator != nil, onTotal: onTotal)
+                             expectedTotal: expectedTotal, totalIsListed: totalIsListed,
+                             validatorSent: validator != nil, onTotal: onTotal)
         do {
             let result = try await http.streamBody(request, onHead: body.accept, onData: body.write)
             guard result.head.isSuccess else { return .status(result.head, body: result.errorBody ?? Data()) }
@@ -61,6 +64,7 @@ private final class PieceBody: @unchecked Sendable {
     let first: Int64
     let requestedEnd: Int64
     let expectedTotal: Int64?
+    let totalIsListed: Bool
     let validatorSent: Bool
     let onTotal: @Sendable (Int64, HTTPResponseHead) throws -> Void
     private(set) var head: HTTPResponseHead?
@@ -70,12 +74,13 @@ private final class PieceBody: @unchecked Sendable {
     private var limit: Int64 = 0
 
     init(cursor: PieceCursor, file: PartialFile, first: Int64, requestedEnd: Int64, expectedTotal: Int64?,
-         validatorSent: Bool, onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) {
+         totalIsListed: Bool, validatorSent: Bool, onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) {
         self.cursor = cursor
         self.file = file
         self.first = first
         self.requestedEnd = requestedEnd
         self.expectedTotal = expectedTotal
+        self.totalIsListed = totalIsListed
         self.validatorSent = validatorSent
         self.onTotal = onTotal
     }
@@ -85,32 +90,27 @@ private final class PieceBody: @unchecked Sendable {
         guard head.status == 206 else {
             throw validatorSent ? RangeFetchObstacle.remoteChanged : RangeFetchObstacle.rangesUnsupported
         }
-        guard let range = ContentRange(head.headers["Content-Range"]) else {
-            throw TransferError.protocolViolation("206 without a valid Content-Range")
-        }
-        guard range.first == first else {
-            throw TransferError.protocolViolation("asked for byte \(first), got \(range.first)")
-        }
-        guard let total = range.total else { throw RangeFetchObstacle.rangesUnsupported }
-        if let expectedTotal, total != expectedTotal {
-            throw DownloadFailure(.integrity,
-                "The server's file is \(total) bytes but \(expectedTotal) were expected; the remote file changed. Retry to fetch the new revision.",
-                retryable: true)
-        }
+        let answer = try RangeAnswer(head, asked: first...(requestedEnd - 1), expectedTotal: expectedTotal,
+                                     totalIsListed: totalIsListed)
+        guard let total = answer.total else { throw RangeFetchObstacle.rangesUnsupported }
         try onTotal(total, head)
         self.head = head
         self.total = total
-        promised = min(range.last + 1, requestedEnd) - first
+        promised = answer.length
         limit = first + promised
     }
 
     @Sendable func write(_ data: Data) throws {
         let taken = try data.withUnsafeBytes { try cursor.write($0, limit: limit, to: file) }
         received += Int64(taken)
-        if taken < data.count, received < promised {
+        guard taken < data.count else { return }
+        if received < promised {
             // The cursor's end moved below what this request asked for: another worker fetches
             // the rest, so this transfer stops (its connection closes) instead of duplicating it.
             throw Stop.pieceTaken
         }
+        // More than the response promised (an endless body): none of it was written, and the
+        // response ends here as a failed attempt instead of being read forever.
+        throw TransferError.protocolViolation("the server sent more than the \(promised) bytes it promised")
     }
 }

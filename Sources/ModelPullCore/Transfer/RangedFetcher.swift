@@ -38,6 +38,9 @@ public struct FetchOutcome: Sendable {
     public var size: Int64
     public var etag: String?
     public var lastModified: String?
+    /// The strong validator the bytes came with (`RangeValidator`): what a later run sends as
+    /// `If-Range` when it resumes them.
+    public var validator: String?
 }
 
 /// A non-2xx answer that retrying did not cure. Providers turn it into a `DownloadFailure`
@@ -55,6 +58,10 @@ public struct HTTPStatusError: Error, Sendable {
 /// fallback engine, without back-pressure on Linux) can buffer when the disk is slower than the
 /// network; libcurl reads only as fast as we write. A request holds one slot of the client's
 /// `ConnectionBudget` while it runs.
+///
+/// Every way an attempt can fail is counted, and only an attempt that moved the file forward
+/// resets the count, so no answer a server can give (a range past its own total, a file that
+/// keeps changing, bytes dripping below the floor) makes this loop run forever.
 public struct RangedFetcher: Sendable {
     public var http: HTTPClient
     public var retry: RetryPolicy
@@ -67,189 +74,212 @@ public struct RangedFetcher: Sendable {
     }
 
     /// Fetches `source` into `sink`, starting at `sink.length`. `onRetry` hears a human sentence
-    /// each time a failure is retried.
-    /// `onSize` hears the file's size as soon as a response reveals it, and may throw to stop
-    /// (the disk-space preflight for files whose size no listing gave).
+    /// each time a failure is retried. `onStart` hears what the first response says about the
+    /// file (size, strong validator) before its first byte is written, and again if that changes
+    /// (see `RemoteIdentityWatch`); it may throw to stop (the disk-space preflight).
     public func fetch(_ source: FetchSource, into sink: SequentialSink,
-                      onSize: @escaping @Sendable (Int64) throws -> Void = { _ in },
+                      onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void = { _ in },
                       onRetry: @Sendable (String) -> Void = { _ in }) async throws -> FetchOutcome {
-        var total = source.expectedSize
-        var validator = source.validator
-        var etag: String?
-        var lastModified: String?
+        var state = FetchState(total: source.expectedSize,
+                               identity: RemoteIdentityWatch(validator: source.validator, onStart: onStart))
         var failures = 0
 
         while true {
             try Task.checkCancellation()
             let start = sink.length
-            if let total, start == total {
+            if let total = state.total, start == total {
                 // Everything is on disk already (a resumed file that was complete, or empty).
-                return FetchOutcome(size: start, etag: etag, lastModified: lastModified)
+                return state.outcome(size: start)
             }
-            if let total, start > total { try sink.restart(); continue }
-
-            var headers = source.headers
-            let end = total.map { min($0, start + chunkSize) - 1 } ?? (start + chunkSize - 1)
-            headers["Range"] = "bytes=\(start)-\(end)"
-            if start > 0, let validator { headers["If-Range"] = validator }
-            let request = HTTPRequest(url: source.url, headers: headers, redirects: .follow,
-                                      idleTimeout: source.idleTimeout)
-            let sizeKnown = total != nil
-            let attempt = RangeAttempt(start: start, expectedTotal: total, sink: sink) { size in
-                if !sizeKnown { try onSize(size) }
+            let step: Step
+            if let total = state.total, start > total {
+                // More on disk than the file holds: not bytes of this file. Counted, so it can never spin.
+                try sink.restart()
+                step = .failed("the partial file was longer than the remote file")
+            } else {
+                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures)
             }
+            switch step {
+            case .finished(let size):
+                return state.outcome(size: size)
+            case .advanced:
+                failures = 0
+            case .failed(let failure, let wait, let moved):
+                // Count only failures that made no progress; a transfer that moves is not failing.
+                failures = moved && sink.length > start ? 1 : failures + 1
+                guard failures < retry.maxConsecutiveFailures else {
+                    throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure)
+                }
+                let delay = wait ?? retry.delay(forAttempt: failures)
+                onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
+                try await Task.sleep(for: .seconds(delay))
+            }
+        }
+    }
 
-            var failure: String
-            var waitOverride: Double?
+    /// What the fetch has learned so far, across its requests.
+    private struct FetchState {
+        var total: Int64?
+        let identity: RemoteIdentityWatch
+        var etag: String?
+        var lastModified: String?
+
+        func outcome(size: Int64) -> FetchOutcome {
+            FetchOutcome(size: size, etag: etag, lastModified: lastModified, validator: identity.validator)
+        }
+    }
+
+    private enum Step {
+        /// The file is whole at `size` bytes.
+        case finished(size: Int64)
+        /// One range arrived whole; the next one follows.
+        case advanced
+        /// The attempt failed; `countsProgress` is false when bytes that came must not reset the
+        /// failure count (they dripped in below the floor).
+        case failed(String, wait: Double? = nil, countsProgress: Bool = true)
+    }
+
+    /// One request for the next range, and what it means for the loop.
+    private func attempt(_ source: FetchSource, from start: Int64, into sink: SequentialSink,
+                         state: inout FetchState, failures: Int) async throws -> Step {
+        var headers = source.headers
+        let end = state.total.map { min($0, start + chunkSize) - 1 } ?? (start + chunkSize - 1)
+        headers["Range"] = "bytes=\(start)-\(end)"
+        if start > 0, let validator = state.identity.validator { headers["If-Range"] = validator }
+        let request = HTTPRequest(url: source.url, headers: headers, redirects: .follow, idleTimeout: source.idleTimeout)
+        let attempt = RangeAttempt(asked: start...end, expectedTotal: state.total,
+                                   totalIsListed: source.expectedSize != nil, sink: sink, identity: state.identity)
+        do {
+            try await http.connectionBudget.acquire()
+            let result: HTTPClient.StreamResult
             do {
-                try await http.connectionBudget.acquire()
-                let result: HTTPClient.StreamResult
-                do {
-                    result = try await http.streamBody(request, onHead: attempt.accept, onData: attempt.write)
-                    http.connectionBudget.release()
-                } catch {
-                    http.connectionBudget.release()
-                    throw error
-                }
-                let head = result.head
-                if head.isSuccess {
-                    etag = head.headers["ETag"] ?? etag
-                    lastModified = head.headers["Last-Modified"] ?? lastModified
-                    validator = validator ?? etag ?? lastModified
-                    total = attempt.learnedTotal ?? total
-                    if let shortfall = attempt.shortfall() {
-                        failure = "the server sent \(shortfall.received) of \(shortfall.expected) bytes"
-                    } else if attempt.isWholeBody || total == nil {
-                        // No ranges: the body we got is the file.
-                        return FetchOutcome(size: sink.length, etag: etag, lastModified: lastModified)
-                    } else {
-                        // One range done; the loop asks for the next, or returns at the total.
-                        failures = 0
-                        continue
-                    }
-                } else if head.status == 416 {
-                    let remoteTotal = ContentRange.unsatisfiedTotal(head.headers["Content-Range"])
-                    if let remoteTotal, remoteTotal == sink.length, source.expectedSize.map({ $0 == remoteTotal }) ?? true {
-                        return FetchOutcome(size: remoteTotal, etag: etag, lastModified: lastModified)
-                    }
-                    try sink.restart()
-                    failure = "the server refused the range (416)"
-                } else if RetryPolicy.isRetryable(status: head.status) {
-                    failure = "the server answered HTTP \(head.status)"
-                    if let after = RetryPolicy.retryAfter(head.headers) {
-                        guard after <= retry.maxRetryAfter else {
-                            throw DownloadFailure(.rateLimited,
-                                "The server asks to wait \(Int(after)) s before retrying (HTTP \(head.status)). Try again later.",
-                                retryAfterSeconds: after)
-                        }
-                        waitOverride = after
-                    }
-                    if failures + 1 >= retry.maxConsecutiveFailures {
-                        throw HTTPStatusError(head: head, body: result.errorBody ?? Data())
-                    }
-                } else {
-                    throw HTTPStatusError(head: head, body: result.errorBody ?? Data())
-                }
-            } catch let error as TransferError {
-                switch error {
-                case .stalled(let seconds):
-                    failure = "no data arrived for \(Int(seconds)) s"
-                case .network(let reason):
-                    failure = "the connection failed (\(reason))"
-                case .truncated(let expected, let received):
-                    failure = "the server sent \(received) of \(expected) bytes"
-                case .tooManyRedirects:
-                    throw DownloadFailure(.upstream, "Too many redirects fetching \(source.url.redactedForLogs): the server is in a redirect loop.", retryable: false)
-                case .protocolViolation(let what):
-                    failure = "the server broke the protocol (\(what))"
-                case .responseTooLarge, .unsupportedURL:
-                    throw DownloadFailure(.upstream, "Cannot fetch \(source.url.redactedForLogs): \(error)", retryable: false)
-                }
+                result = try await http.streamBody(request, onHead: attempt.accept, onData: attempt.write)
+                http.connectionBudget.release()
+            } catch {
+                http.connectionBudget.release()
+                throw error
             }
-
-            // Count only failures that made no progress; a transfer that moves is not failing.
-            failures = sink.length > start ? 1 : failures + 1
-            guard failures < retry.maxConsecutiveFailures else {
-                throw DownloadFailure(.network,
-                    "Download of \(source.url.lastPathComponent) failed after \(failures) attempts: \(failure). The bytes received are kept; retry to resume.",
-                    details: ["url": .string(source.url.redactedForLogs)])
+            let head = result.head
+            if head.isSuccess {
+                state.etag = head.headers["ETag"] ?? state.etag
+                state.lastModified = head.headers["Last-Modified"] ?? state.lastModified
+                state.total = attempt.learnedTotal ?? state.total
+                if let shortfall = attempt.shortfall() {
+                    return .failed("the server sent \(shortfall.received) of \(shortfall.expected) bytes")
+                }
+                // No ranges: the body we got is the file. A server that does not know the
+                // length (`bytes a-b/*`) ends the file with a range shorter than asked.
+                if attempt.isWholeBody || (state.total == nil && attempt.endedShort) {
+                    return .finished(size: sink.length)
+                }
+                return .advanced
             }
-            let delay = waitOverride ?? retry.delay(forAttempt: failures)
-            onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
-            try await Task.sleep(for: .seconds(delay))
+            if head.status == 416 {
+                let remoteTotal = ContentRange.unsatisfiedTotal(head.headers["Content-Range"])
+                if let remoteTotal, remoteTotal == sink.length, source.expectedSize.map({ $0 == remoteTotal }) ?? true {
+                    return .finished(size: remoteTotal)
+                }
+                try sink.restart()
+                return .failed("the server refused the range (416)")
+            }
+            guard RetryPolicy.isRetryable(status: head.status), failures + 1 < retry.maxConsecutiveFailures else {
+                throw HTTPStatusError(head: head, body: result.errorBody ?? Data())
+            }
+            return .failed("the server answered HTTP \(head.status)", wait: try RetryableFailure.serverDelay(head, policy: retry))
+        } catch let error as TransferError {
+            return .failed(try RetryableFailure.describe(error, url: source.url), countsProgress: !RetryableFailure.isTooSlow(error))
+        } catch RangeFetchObstacle.remoteChanged {
+            // A range of another version (the server ignored If-Range): the bytes on disk cannot
+            // be continued, nor trusted is the size learned from it. Counted, so a server that
+            // keeps changing cannot keep us restarting.
+            try sink.restart()
+            state.total = source.expectedSize
+            return .failed("the remote file changed during the download; starting it again")
         }
     }
 }
 
 /// The bookkeeping of one request: checks the response matches the range asked for, writes
-/// the body to the sink, and tells afterwards whether bytes were missing.
+/// the body to the sink (never a byte past what the response promised), and tells afterwards
+/// whether bytes were missing.
 private final class RangeAttempt: @unchecked Sendable {
     private let lock = NSLock()
-    let start: Int64
+    let asked: ClosedRange<Int64>
     let expectedTotal: Int64?
+    let totalIsListed: Bool
     let sink: SequentialSink
-    let onSize: @Sendable (Int64) throws -> Void
+    let identity: RemoteIdentityWatch
     private(set) var learnedTotal: Int64?
     private(set) var isWholeBody = false
+    /// Where this response's body must end; nil when nothing says (a chunked whole body of a
+    /// file of unknown size).
     private var promised: Int64?
     private var received: Int64 = 0
 
-    init(start: Int64, expectedTotal: Int64?, sink: SequentialSink, onSize: @escaping @Sendable (Int64) throws -> Void) {
-        self.start = start
+    init(asked: ClosedRange<Int64>, expectedTotal: Int64?, totalIsListed: Bool, sink: SequentialSink,
+         identity: RemoteIdentityWatch) {
+        self.asked = asked
         self.expectedTotal = expectedTotal
+        self.totalIsListed = totalIsListed
         self.sink = sink
-        self.onSize = onSize
+        self.identity = identity
     }
 
     @Sendable func accept(_ head: HTTPResponseHead) throws {
         guard head.isSuccess else { return }
         lock.lock(); defer { lock.unlock() }
-        let contentLength = head.headers["Content-Length"].flatMap { Int64($0) }
         if head.status == 206 {
-            guard let range = ContentRange(head.headers["Content-Range"]) else {
-                throw TransferError.protocolViolation("206 without a valid Content-Range")
-            }
-            guard range.first == start else {
-                throw TransferError.protocolViolation("asked for byte \(start), got \(range.first)")
-            }
-            if let total = range.total, let expectedTotal, total != expectedTotal {
-                throw DownloadFailure(.integrity,
-                    "The server's file is \(total) bytes but the listing said \(expectedTotal); the remote file changed. Retry to fetch the new revision.",
-                    retryable: true)
-            }
-            learnedTotal = range.total
-            promised = range.last - range.first + 1
+            let answer = try RangeAnswer(head, asked: asked, expectedTotal: expectedTotal, totalIsListed: totalIsListed)
+            // A range from byte 0 into an empty file starts the file over: it may be another version.
+            let restartsFile = asked.lowerBound == 0 && sink.length == 0
+            try identity.heard(head, size: answer.total ?? expectedTotal, restartsFile: restartsFile)
+            learnedTotal = answer.total
+            promised = answer.length
         } else {
             // A full body: the server ignores ranges, or the file changed since our partial.
-            if start > 0 || sink.length > 0 { try sink.restart() }
-            if let contentLength, let expectedTotal, contentLength != expectedTotal {
+            let length = head.contentLength
+            // Another length than a listing promised is an error; than a size learned earlier,
+            // it is the new version, which this whole body replaces the partial with.
+            if let length, let expectedTotal, length != expectedTotal, totalIsListed {
                 throw DownloadFailure(.integrity,
-                    "The server's file is \(contentLength) bytes but the listing said \(expectedTotal). Retry to fetch the new revision.",
+                    "The server's file is \(length) bytes but the listing said \(expectedTotal). Retry to fetch the new revision.",
                     retryable: true)
             }
+            try identity.heard(head, size: length ?? expectedTotal, restartsFile: true)
+            if asked.lowerBound > 0 || sink.length > 0 { try sink.restart() }
             isWholeBody = true
-            learnedTotal = contentLength
-            promised = contentLength
+            learnedTotal = length
+            // The body may not run past the file: its Content-Length, else the listed size.
+            promised = length ?? (totalIsListed ? expectedTotal : nil)
         }
-        if let learnedTotal { try onSize(learnedTotal) }
     }
 
     @Sendable func write(_ data: Data) throws {
-        lock.lock()
-        let allowed = promised.map { $0 - received } ?? Int64(data.count)
-        lock.unlock()
-        // Never accept more than the server promised: extra bytes would corrupt the next range.
-        let accepted = Int64(data.count) <= allowed ? data : data.prefix(Int(max(0, allowed)))
-        try sink.append(accepted)
-        lock.lock()
-        received += Int64(accepted.count)
-        lock.unlock()
+        let room: Int64? = lock.locked { promised.map { $0 - received } }
+        guard let allowed = room, Int64(data.count) > allowed else {
+            try sink.append(data)
+            lock.locked { received += Int64(data.count) }
+            return
+        }
+        // Bytes past the promised end are never stored (they would corrupt the next range or
+        // grow the file without bound, like an endless chunked body); the response ends here.
+        try sink.append(data.prefix(Int(max(0, allowed))))
+        let end = lock.locked { () -> Int64 in
+            received += max(0, allowed)
+            return promised ?? 0
+        }
+        throw TransferError.protocolViolation("the server sent more than the \(end) bytes it promised")
     }
 
     func shortfall() -> (expected: Int64, received: Int64)? {
         lock.lock(); defer { lock.unlock() }
         guard let promised, received < promised else { return nil }
         return (promised, received)
+    }
+
+    /// The range answered is shorter than the one asked: the file ends there.
+    var endedShort: Bool {
+        lock.locked { !isWholeBody && (promised ?? 0) < Int64(asked.count) }
     }
 }
 

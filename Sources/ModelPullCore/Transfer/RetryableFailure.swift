@@ -3,6 +3,13 @@ import Foundation
 /// What a failed request means for the next attempt: a sentence for the retry message, or a
 /// `DownloadFailure` when trying again cannot help.
 enum RetryableFailure {
+    /// An attempt that ended this way made no progress even if a few bytes came: a server
+    /// dripping bytes must not reset the failure count with each drip.
+    static func isTooSlow(_ error: TransferError) -> Bool {
+        if case .tooSlow = error { return true }
+        return false
+    }
+
     /// The sentence for a transport failure worth retrying; throws for those that are not.
     static func describe(_ error: TransferError, url: URL) throws(DownloadFailure) -> String {
         switch error {
@@ -14,6 +21,12 @@ enum RetryableFailure {
             return "the server sent \(received) of \(expected) bytes"
         case .protocolViolation(let what):
             return "the server broke the protocol (\(what))"
+        case .headTimedOut(let seconds):
+            return "the response head did not arrive within \(Int(seconds)) s"
+        case .tooSlow(let bytes, let seconds):
+            return "only \(bytes) bytes arrived in \(Int(seconds)) s, below \(Int(ThroughputFloor.minimumBytesPerSecond)) bytes/s"
+        case .unacceptableResponse(let what):
+            throw DownloadFailure(.upstream, "Cannot store \(url.redactedForLogs): \(what).", retryable: false)
         case .tooManyRedirects:
             throw DownloadFailure(.upstream, "Too many redirects fetching \(url.redactedForLogs): the server is in a redirect loop.", retryable: false)
         case .responseTooLarge, .unsupportedURL:

@@ -10,6 +10,8 @@ final class TaskState: @unchecked Sendable {
     private let errorBodyLimit: Int
     private let onHead: @Sendable (HTTPResponseHead) throws -> Void
     private let onData: @Sendable (Data) throws -> Void
+    /// File bodies only: the head deadline and the throughput floor.
+    private let watch: FileBodyWatch?
 
     private var continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>?
     /// A completion that arrived before the continuation was set (the task was cancelled before
@@ -26,11 +28,12 @@ final class TaskState: @unchecked Sendable {
     /// Once a redirect leaves the original origin, the token stays behind for good.
     private var authorizationDropped = false
 
-    init(request: HTTPRequest, errorBodyLimit: Int,
+    init(request: HTTPRequest, errorBodyLimit: Int, watch: FileBodyWatch? = nil,
          onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
          onData: @escaping @Sendable (Data) throws -> Void) {
         self.request = request
         self.errorBodyLimit = errorBodyLimit
+        self.watch = watch
         self.onHead = onHead
         self.onData = onData
     }
@@ -45,6 +48,20 @@ final class TaskState: @unchecked Sendable {
         }
         self.continuation = continuation
         lock.unlock()
+    }
+
+    /// The task was resumed: the head's deadline runs from now.
+    func started() {
+        watch?.start { [weak self] expiry in self?.headExpired(expiry) ?? false }
+    }
+
+    /// The head's deadline passed: true (and the failure recorded) when the head is still
+    /// missing, so the task is to be cancelled.
+    private func headExpired(_ expiry: TransferError) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard head == nil, failure == nil, !cancelled else { return false }
+        failure = expiry
+        return true
     }
 
     /// Cancels the transfer, under the lock, so a pending redirect question is answered either
@@ -83,6 +100,7 @@ final class TaskState: @unchecked Sendable {
         lock.lock()
         self.head = head
         lock.unlock()
+        watch?.headArrived()
         do {
             try onHead(head)
             return true
@@ -101,6 +119,12 @@ final class TaskState: @unchecked Sendable {
             return false
         }
         let head = self.head
+        if let expiry = watch?.received(data.count) {
+            // A body below the floor (an error page included) ends like a stall.
+            if failure == nil { failure = expiry }
+            lock.unlock()
+            return false
+        }
         if let head, !head.isSuccess {
             if errorBody.count < errorBodyLimit { errorBody.append(data.prefix(errorBodyLimit - errorBody.count)) }
             // Enough to quote: stop reading (returning false cancels the transfer).
@@ -111,7 +135,7 @@ final class TaskState: @unchecked Sendable {
         }
         lock.unlock()
         do {
-            try onData(data)
+            if let watch { try watch.measure { try onData(data) } } else { try onData(data) }
             return true
         } catch {
             fail(error)
@@ -145,6 +169,7 @@ final class TaskState: @unchecked Sendable {
             }
             // A redirected POST must not turn into a body-less GET to a third party.
             if request.method == "HEAD" { next.httpMethod = "HEAD" }
+            watch?.armHeadDeadline()
             return next
         }
     }
@@ -155,6 +180,7 @@ final class TaskState: @unchecked Sendable {
     }
 
     func complete(with transportError: (any Error)?) {
+        watch?.end()
         lock.lock()
         let continuation = self.continuation
         self.continuation = nil
@@ -191,6 +217,8 @@ final class TaskState: @unchecked Sendable {
 
 /// Routes URLSession's delegate callbacks to the state of each task.
 final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    /// The time this lane's delegate queue spends in consumers (see `FileBodyWatch`).
+    let consumerClock = ConsumerClock()
     private let lock = NSLock()
     private var states: [Int: TaskState] = [:]
 

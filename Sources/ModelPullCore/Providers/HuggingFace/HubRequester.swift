@@ -35,8 +35,10 @@ struct HubRequester: Sendable {
                 reason = "the Hub answered HTTP \(response.status)"
             } catch let error as TransferError {
                 switch error {
-                case .stalled(let seconds):
+                case .stalled(let seconds), .headTimedOut(let seconds):
                     reason = "no answer for \(Int(seconds)) s"
+                case .tooSlow(let bytes, let seconds):
+                    reason = "only \(bytes) bytes arrived in \(Int(seconds)) s"
                 case .network(let why):
                     reason = "the connection failed (\(why))"
                 case .truncated, .protocolViolation:
@@ -45,7 +47,7 @@ struct HubRequester: Sendable {
                     throw DownloadFailure(.upstream,
                         "The Hub's answer from \(request.url.redactedForLogs) is larger than \(ByteFormat.string(Int64(limit))); is the endpoint a Hub?",
                         retryable: false)
-                case .tooManyRedirects, .unsupportedURL:
+                case .tooManyRedirects, .unsupportedURL, .unacceptableResponse:
                     throw DownloadFailure(.upstream, "Cannot fetch \(request.url.redactedForLogs): \(error).", retryable: false)
                 }
                 failures += 1

@@ -122,7 +122,9 @@ struct OllamaAPI: Sendable {
         case .truncated(let expected, let received): return "the body ended after \(received) of \(expected) bytes"
         case .tooManyRedirects: return "too many redirects"
         case .responseTooLarge(let limit): return "more than \(limit) bytes"
-        case .protocolViolation(let text): return text
+        case .protocolViolation(let text), .unacceptableResponse(let text): return text
+        case .headTimedOut(let seconds): return "no complete answer within \(Int(seconds)) s"
+        case .tooSlow(let bytes, let seconds): return "only \(bytes) bytes in \(Int(seconds)) s"
         case .unsupportedURL(let url): return "unsupported URL \(url)"
         }
     }

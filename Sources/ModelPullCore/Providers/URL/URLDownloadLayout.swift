@@ -58,6 +58,9 @@ struct PartialRecord: Codable, Equatable {
     /// A strong ETag, or Last-Modified; nil when the server gave neither, and then the partial
     /// cannot be resumed by a later run.
     var validator: String?
+    /// The file's size as the server gave it; another size later means another version, even
+    /// under the same validator (a server that reuses ETags).
+    var size: Int64?
 }
 
 /// What a finished file is, written only once its bytes are in place, so the next identical

@@ -96,12 +96,18 @@ public struct URLProvider: Provider {
                                    connections: request.connections ?? transfer.tuning.connectionsPerFile)
         let recorder = PartialRecorder(path: layout.partialRecordPath,
                                        record: PartialRecord(url: source.display, source: source.fingerprint,
-                                                             validator: resume.validator))
+                                                             validator: resume.validator, size: resume.size))
         let outcome: FileTransfer.Outcome
         do {
             outcome = try await transfer.run(job, onStart: { identity in
-                // Before the first byte: the record names the validator these bytes come with.
-                try recorder.record(validator: identity.validator)
+                // Bytes kept for a file of another size belong to another version, whatever the
+                // validator says: the transfer drops them and starts over.
+                if let kept = resume.size, let size = identity.size, size != kept,
+                   RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: nil) > 0 {
+                    throw RangeFetchObstacle.remoteChanged
+                }
+                // Before the first byte: the record names the version these bytes come from.
+                try recorder.record(identity)
                 if let size = identity.size {
                     progress.addFile(name, size: size)
                     let finished = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size)
@@ -215,13 +221,15 @@ private struct ResumePoint {
     enum Reason { case fresh, resumable, otherURL, noValidator }
     let reason: Reason
     let validator: String?
+    /// The file's size when the kept bytes were written, if known.
+    var size: Int64? = nil
 
     static func decide(for source: URLSource, partial: PartialFile, layout: URLDownloadLayout) throws(DownloadFailure) -> ResumePoint {
         let record = PartialRecord.read(layout.partialRecordPath)
         let hasBytes = partial.size > 0 || RangeRecord.load(partialPath: partial.path) != .none
         guard hasBytes else { return ResumePoint(reason: .fresh, validator: nil) }
         if record?.source == source.fingerprint, let validator = record?.validator {
-            return ResumePoint(reason: .resumable, validator: validator)
+            return ResumePoint(reason: .resumable, validator: validator, size: record?.size)
         }
         try partial.truncate(to: 0)
         RangeRecord.remove(partialPath: partial.path)
@@ -252,10 +260,11 @@ private final class PartialRecorder: @unchecked Sendable {
         self.record = record
     }
 
-    func record(validator: String?) throws(DownloadFailure) {
+    func record(_ identity: RemoteFileIdentity) throws(DownloadFailure) {
         lock.lock(); defer { lock.unlock() }
-        guard !written || record.validator != validator else { return }
-        record.validator = validator
+        guard !written || record.validator != identity.validator || record.size != identity.size else { return }
+        record.validator = identity.validator
+        record.size = identity.size
         try record.write(to: path)
         written = true
     }

@@ -34,6 +34,7 @@ struct CurlBodyTransport: Sendable {
                 }
             }
             guard let exchange = CurlExchange(url: url, headers: headers, idleTimeout: request.idleTimeout,
+                                              headDeadline: FileBodyHead.deadline(for: request),
                                               errorBodyLimit: errorBodyLimit, follows: follows,
                                               onHead: onHead, onData: onData) else {
                 throw TransferError.network("libcurl could not start a transfer")

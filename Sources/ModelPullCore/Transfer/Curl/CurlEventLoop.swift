@@ -49,12 +49,12 @@ final class CurlEventLoop: @unchecked Sendable {
         var waitStarted = DispatchTime.now().uptimeNanoseconds
         while true {
             let waited = Double(DispatchTime.now().uptimeNanoseconds - waitStarted) / 1e9
-            for exchange in active.values { exchange.idleSeconds += waited }
+            for exchange in active.values { exchange.networkWaited(waited) }
             takeCommands()
             var running: Int32 = 0
             _ = mp_curl_multi_perform(multi, &running)
             completeFinished()
-            endStalled()
+            endExpired()
             waitStarted = DispatchTime.now().uptimeNanoseconds
             // Wake at least every 100 ms while exchanges run, to notice stalls. A failing poll
             // (it should not) must not turn this thread into a busy loop: pause, then retry.
@@ -92,12 +92,14 @@ final class CurlEventLoop: @unchecked Sendable {
         }
     }
 
-    /// Ends exchanges that waited on the network for their idle timeout without a byte (time
-    /// spent in other exchanges' callbacks does not count against them).
-    private func endStalled() {
-        for exchange in active.values where exchange.idleSeconds >= exchange.idleTimeout {
+    /// Ends exchanges the network failed: no byte for the idle timeout, a head slower than its
+    /// deadline, a body below the throughput floor (only time waiting on the network counts;
+    /// time spent in exchanges' callbacks, a slow disk included, does not).
+    private func endExpired() {
+        for exchange in Array(active.values) {
+            guard let expiry = exchange.expiry() else { continue }
             remove(exchange)
-            exchange.finish(code: CurlCode.ok, override: TransferError.stalled(seconds: exchange.idleTimeout))
+            exchange.finish(code: CurlCode.ok, override: expiry)
         }
     }
 

@@ -24,6 +24,8 @@ final class CurlExchange: @unchecked Sendable {
     let easy: UnsafeMutableRawPointer
     let url: URL
     let idleTimeout: TimeInterval
+    /// How long a complete head may take (`FileBodyHead.deadline`); header lines do not reset it.
+    let headDeadline: TimeInterval
     private var headerList: UnsafeMutableRawPointer?
     private let errorMessage: UnsafeMutablePointer<CChar>
     private let errorBodyLimit: Int
@@ -33,7 +35,13 @@ final class CurlExchange: @unchecked Sendable {
 
     // Loop-thread state.
     /// Seconds spent waiting on the network since this exchange last received a byte.
-    var idleSeconds: TimeInterval = 0
+    private var idleSeconds: TimeInterval = 0
+    /// Seconds spent waiting on the network for the head, until its blank line.
+    private var headSeconds: TimeInterval = 0
+    private var headComplete = false
+    /// Body time not yet judged by the floor (judged after each read, see `expiry`).
+    private var unjudgedSeconds: TimeInterval = 0
+    private var floor: ThroughputFloor
     private var status = 0
     private var fields: [String: String] = [:]
     private var head: HTTPResponseHead?
@@ -48,7 +56,7 @@ final class CurlExchange: @unchecked Sendable {
     private var cancelled = false
 
     /// Nil when libcurl cannot make a handle (out of memory).
-    init?(url: URL, headers: [String: String], idleTimeout: TimeInterval, errorBodyLimit: Int,
+    init?(url: URL, headers: [String: String], idleTimeout: TimeInterval, headDeadline: TimeInterval, errorBodyLimit: Int,
           follows: @escaping @Sendable (HTTPResponseHead) -> Bool,
           onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
           onData: @escaping @Sendable (Data) throws -> Void) {
@@ -56,6 +64,8 @@ final class CurlExchange: @unchecked Sendable {
         self.easy = easy
         self.url = url
         self.idleTimeout = idleTimeout
+        self.headDeadline = headDeadline
+        floor = ThroughputFloor(window: idleTimeout)
         self.errorBodyLimit = errorBodyLimit
         self.follows = follows
         self.onHead = onHead
@@ -118,9 +128,30 @@ final class CurlExchange: @unchecked Sendable {
 
     // MARK: Loop thread
 
+    /// The loop waited `seconds` on the network (time in any exchange's callbacks, such as a
+    /// slow disk write, is not network time and never reaches here).
+    func networkWaited(_ seconds: TimeInterval) {
+        idleSeconds += seconds
+        if headComplete { unjudgedSeconds += seconds } else { headSeconds += seconds }
+    }
+
+    /// Why the exchange must end now, if it must: nothing for the idle timeout, a head slower
+    /// than its deadline, or a body below the throughput floor.
+    func expiry() -> TransferError? {
+        if idleSeconds >= idleTimeout { return .stalled(seconds: idleTimeout) }
+        if !headComplete { return headSeconds >= headDeadline ? .headTimedOut(seconds: headDeadline) : nil }
+        defer { unjudgedSeconds = 0 }
+        return floor.waited(unjudgedSeconds)
+    }
+
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
         idleSeconds = 0
         let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.isEmpty {
+            // The blank line ends a head; a 1xx head is followed by the real one.
+            headComplete = status >= 200
+            return
+        }
         if line.hasPrefix("HTTP/") {
             // A new status line starts a new head (after a 100 Continue or a proxy's CONNECT).
             let parts = line.split(separator: " ", maxSplits: 2)
@@ -139,6 +170,7 @@ final class CurlExchange: @unchecked Sendable {
     /// Returns the bytes taken; fewer than offered stops the transfer.
     func receiveBody(_ bytes: UnsafeMutableRawPointer, count: Int) -> Int {
         idleSeconds = 0
+        floor.received(count)
         guard failure == nil, !isCancelled, completeHead() else { return 0 }
         switch route {
         case .discardRedirect:
