@@ -106,7 +106,9 @@ public actor DownloadEngine {
             message: willQueue
                 ? "Queued: \(running.count) download(s) running, the limit is \(maxConcurrent)"
                 : "Starting \(request.provider) download of \(request.modelForDisplay)")
-        for secret in provider.secrets(for: request, environment: context.environment) { progress.addSecret(secret) }
+        for secret in provider.secrets(for: request, environment: context.environment) + request.urlCredentials {
+            progress.addSecret(secret)
+        }
         let job = Job(id: id, request: request, provider: provider, progress: progress)
         jobs[id] = job
         jobByKey[request.singleFlightKey] = id

@@ -32,12 +32,6 @@ public struct URLProvider: Provider {
         }
     }
 
-    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
-        let token = [request.token].compactMap { $0 }
-        guard let url = try? remoteURL(request) else { return token }
-        return token + URLSource(url: url).secrets
-    }
-
     public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
         let source = URLSource(url: try remoteURL(request))
         let name = try fileName(for: request, url: source.url)

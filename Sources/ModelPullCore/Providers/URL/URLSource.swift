@@ -17,24 +17,5 @@ struct URLSource: Sendable {
     }
 
     /// The parts of the URL that are credentials, scrubbed from whatever the job reports.
-    var secrets: [String] {
-        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return [] }
-        var secrets = [components.user, components.password, components.percentEncodedQuery].compactMap { $0 }
-        secrets += (components.queryItems ?? []).compactMap(\.value)
-        return secrets.filter { !$0.isEmpty }
-    }
-}
-
-extension URL {
-    /// The URL with any user, password and query replaced by a marker: what a person may see of
-    /// a URL that could carry a credential, still recognisable by its host and path.
-    public var redactedForDisplay: String {
-        guard var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else { return lastPathComponent }
-        let marker = "REDACTED"
-        if components.user != nil { components.user = marker }
-        if components.password != nil { components.password = marker }
-        if let query = components.percentEncodedQuery, !query.isEmpty { components.percentEncodedQuery = marker }
-        components.fragment = nil
-        return components.string ?? lastPathComponent
-    }
+    var secrets: [String] { url.credentialParts }
 }
