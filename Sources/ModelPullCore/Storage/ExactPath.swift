@@ -22,4 +22,10 @@ struct ExactPath: Hashable, Comparable, Sendable, CustomStringConvertible {
 extension String {
     /// Equal as bytes, not merely canonically equivalent (see `ExactPath`).
     func isByteEqual(to other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+
+    /// `hasPrefix` on bytes: `String.hasPrefix` compares grapheme clusters, so a combining mark
+    /// after the prefix's last character would hide the prefix.
+    func hasBytePrefix(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
+
+    func hasByteSuffix(_ suffix: String) -> Bool { utf8.reversed().starts(with: suffix.utf8.reversed()) }
 }

@@ -20,8 +20,21 @@ public final class FileLock: @unchecked Sendable {
     public static func acquire(at path: String, onWait: @Sendable () -> Void = {}) async throws -> FileLock {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o664)
+        // A lock file is never legitimately a link; one planted there is refused, not followed.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o664)
         guard fd >= 0 else { throw StorageFailure.from(errno: errno, doing: "open the lock file", path: path) }
+        return try await wait(fd: fd, path: path, onWait: onWait)
+    }
+
+    /// The same below a destination other processes can write: no folder on the way to the lock
+    /// file, nor the lock file itself, is followed if it is a link (see `ConfinedPath`).
+    public static func acquire(at place: ConfinedPath, onWait: @Sendable () -> Void = {}) async throws -> FileLock {
+        let folder = try place.openParent(create: true)
+        let fd = try folder.openFile(place.name, flags: O_RDWR | O_CREAT, mode: 0o664, doing: "open the lock file")
+        return try await wait(fd: fd, path: place.path, onWait: onWait)
+    }
+
+    private static func wait(fd: Int32, path: String, onWait: @Sendable () -> Void) async throws -> FileLock {
         var warned = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
@@ -38,6 +51,27 @@ public final class FileLock: @unchecked Sendable {
             }
         }
         return FileLock(fd: fd, path: path)
+    }
+
+    /// A lock many holders share while one may take it alone now and then: the exclusive lock
+    /// when nobody else holds it (nil when someone does), or, with `exclusive: false`, a shared
+    /// lock (waiting for an exclusive holder, which only ever holds it briefly).
+    static func take(at place: ConfinedPath, exclusive: Bool) throws(DownloadFailure) -> FileLock? {
+        let folder = try place.openParent(create: true)
+        let fd = try folder.openFile(place.name, flags: O_RDWR | O_CREAT, mode: 0o664, doing: "open the lock file")
+        while flock(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            if exclusive && code == EWOULDBLOCK { return nil }
+            throw StorageFailure.from(errno: code, doing: "lock", path: place.path)
+        }
+        return FileLock(fd: fd, path: place.path)
+    }
+
+    /// Turns an exclusive lock into a shared one, letting other sharers in.
+    func downgradeToShared() {
+        while flock(fd, LOCK_SH) != 0 && errno == EINTR {}
     }
 
     public func release() {

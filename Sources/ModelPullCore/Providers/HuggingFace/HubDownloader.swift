@@ -56,7 +56,8 @@ struct HubDownloader: Sendable {
         // Before creating anything, so a download that cannot fit leaves no trace in the cache.
         let needed = pending.reduce(Int64(0)) { $0 + $1.size } - partialBytes
         try DiskSpace.ensureRoom(for: needed, at: Self.existingAncestor(of: destination.spaceCheckPath))
-        try destination.prepare(commit: plan.commit)
+        let lease = try destination.prepare(commit: plan.commit)
+        defer { lease?.release() }
         for file in present { try destination.adopt(file, commit: plan.commit) }
 
         if !pending.isEmpty {
