@@ -55,9 +55,9 @@ struct FakeHubRoutes: Sendable {
         }
         let prefix = folder.isEmpty ? "" : folder + "/"
         entries = entries.filter { entry in
-            guard entry.path.hasPrefix(prefix) else { return false }
-            return recursive || !entry.path.dropFirst(prefix.count).contains("/")
-        }.sorted { $0.path < $1.path }
+            guard entry.path.utf8.starts(with: prefix.utf8) else { return false }
+            return recursive || !entry.path.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/"))
+        }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
 
         let pageSize = hub.pageSize
         let start = min(Int(request.queryValue("cursor") ?? "") ?? 0, entries.count)
@@ -85,7 +85,7 @@ struct FakeHubRoutes: Sendable {
         guard let commit = repo.commit(for: revision) else {
             return Self.error(404, code: "RevisionNotFound", "Invalid rev id: \(revision)")
         }
-        guard let file = repo.commits[commit]?.first(where: { $0.path == path }) else {
+        guard let file = repo.commits[commit]?.first(where: { $0.path.isByteEqual(to: path) }) else {
             return Self.error(404, code: "EntryNotFound", "\(path) does not exist on \"\(revision)\"")
                 .setting("X-Repo-Commit", commit)
         }
@@ -113,7 +113,7 @@ struct FakeHubRoutes: Sendable {
         if let denial = gate(repoId, request, content: true) { return denial }
         let commit = segments[2]
         let path = segments.dropFirst(3).joined(separator: "/")
-        guard let file = hub.repo(repoId)?.commits[commit]?.first(where: { $0.path == path }) else {
+        guard let file = hub.repo(repoId)?.commits[commit]?.first(where: { $0.path.isByteEqual(to: path) }) else {
             return Self.error(404, code: "EntryNotFound", "\(path) does not exist")
         }
         return StaticFile(data: file.data, etag: "\"\(file.oid)\"", extraHeaders: ["X-Repo-Commit": commit])
@@ -190,7 +190,7 @@ struct FakeHubRoutes: Sendable {
     static func encode(_ path: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return path.split(separator: "/").map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0) }
-            .joined(separator: "/")
+        allowed.insert("/")
+        return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
     }
 }
