@@ -297,15 +297,19 @@ func isLink(_ path: String) -> Bool {
 struct FileTree: Equatable, CustomStringConvertible {
     private(set) var entries: [[UInt8]: String] = [:]
 
-    init(_ root: String, skipping skipped: Set<String> = []) {
+    /// `skipping` gets each relative path; a skipped folder is not entered.
+    init(_ root: String, skipping skipped: (String) -> Bool = { _ in false }) {
         visit(root, relative: "", skipped: skipped)
     }
 
-    private mutating func visit(_ root: String, relative: String, skipped: Set<String>) {
+    /// Files and links (the names a download made visible).
+    var nonFolders: Set<[UInt8]> { Set(entries.filter { $0.value != "folder" }.keys) }
+
+    private mutating func visit(_ root: String, relative: String, skipped: (String) -> Bool) {
         let folder = relative.isEmpty ? root : root + "/" + relative
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let child = relative.isEmpty ? name : relative + "/" + name
-            if skipped.contains(where: { $0.isByteEqual(to: child) }) { continue }
+            if skipped(child) { continue }
             let full = root + "/" + child
             var info = stat()
             guard lstat(full, &info) == 0 else { continue }

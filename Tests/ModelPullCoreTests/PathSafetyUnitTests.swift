@@ -34,7 +34,7 @@ final class PathSafetyUnitTests: XCTestCase {
     func testReservedFoldersAreRefusedInEveryCaseAndDisguise() {
         for unsafe in [".git/config", "sub/.git/hooks/x", ".GIT/x", ".gi\u{200C}t/x", ".cache/huggingface/download/x.lock",
                        ".Cache/HuggingFace/download/a.modelpull.partial", ".CACHE/HUGGINGFACE", ".cach\u{200D}e/huggingface/x",
-                       ".\u{200B}/x", "a/.\u{FEFF}./b"] {
+                       ".\u{200B}/x", "a/.\u{FEFF}./b", ".cache", ".CACHE"] {
             XCTAssertFalse(isSafe(unsafe), unsafe.debugDescription)
         }
         for safe in [".gitattributes", ".github/workflows/x.yml", ".cache/other/x", "sub/.cache/huggingface/x", "x.git"] {

@@ -179,7 +179,22 @@ struct FakeHubRoutes: Sendable {
     /// Path segments after `prefix`, each percent-decoded (so `refs%2Fpr%2F1` stays one segment).
     static func segments(_ path: String, after prefix: String) -> [String] {
         path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.removingPercentEncoding ?? String($0) }
+            .map { percentDecoded($0) ?? String($0) }
+    }
+
+    /// Byte-exact: Foundation's `removingPercentEncoding` drops a leading U+FEFF (it decodes
+    /// the way a file with a byte-order mark is read), which would turn a real file name into
+    /// another one.
+    static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     static func rawSegment(_ path: String, after prefix: String, index: Int) -> String {

@@ -98,7 +98,8 @@ public enum SafePath {
 }
 
 /// Names a listed path may not take because something other than the repo's content lives there:
-/// `.git` (git's own state; git refuses such paths too) and `.cache/huggingface/` at the top,
+/// `.git` (git's own state; git refuses such paths too) and `.cache/huggingface/` (or a file
+/// `.cache` in its way) at the top,
 /// where a `localDir` keeps huggingface_hub's and ModelPull's bookkeeping (metadata, locks,
 /// partial files). A listed `.cache/huggingface/download/<etag>.modelpull.partial` would
 /// otherwise replace another file's partial while it downloads.
@@ -112,7 +113,8 @@ enum ReservedName {
         let folded = components.map(fold)
         if folded.contains(where: { $0 == "." || $0 == ".." }) { return "a '.' or '..' component in disguise" }
         if folded.contains(".git") { return "reserved name '.git'" }
-        if folded.count >= 2, folded[0] == ".cache", folded[1] == "huggingface" {
+        // A file named `.cache` would also stand where that folder must be made.
+        if folded[0] == ".cache", folded.count == 1 || folded[1] == "huggingface" {
             return "reserved folder '.cache/huggingface', where download state is kept"
         }
         return nil
