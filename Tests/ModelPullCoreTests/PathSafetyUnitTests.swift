@@ -27,8 +27,8 @@ final class PathSafetyUnitTests: XCTestCase {
                        long, "ok/" + long, String(repeating: "a/", count: 2100) + "a"] {
             XCTAssertFalse(isSafe(unsafe), unsafe.debugDescription.prefix(80).description)
         }
-        XCTAssertTrue(isSafe(String(repeating: "é", count: 123)), "246 bytes leave room for '.metadata' within NAME_MAX")
-        XCTAssertFalse(isSafe(String(repeating: "é", count: 124)), "248 bytes do not, however few characters")
+        XCTAssertTrue(isSafe(String(repeating: "é", count: 127)), "254 bytes are within NAME_MAX")
+        XCTAssertFalse(isSafe(String(repeating: "é", count: 128)), "256 bytes are not, however few characters")
     }
 
     func testReservedFoldersAreRefusedInEveryCaseAndDisguise() {

@@ -187,7 +187,9 @@ struct HubCacheRepo: Sendable {
     func snapshotFiles(_ commit: String) -> [HubFile] {
         let root = snapshotDirectory(commit)
         var files: [HubFile] = []
-        for relative in Filesystem.walk(root) {
+        // Only names a listing could have given: anything else in the folder was not made by a
+        // download and is not trusted as a file of the repo.
+        for relative in Filesystem.walk(root) where SafePath.problem(in: relative) == nil {
             let full = join(root, relative)
             let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""
             let etag = (destination as NSString).lastPathComponent

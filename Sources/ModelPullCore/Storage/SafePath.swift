@@ -10,10 +10,8 @@ import Foundation
 public enum SafePath {
     /// Longest relative path accepted (Linux `PATH_MAX`).
     static let maxPathBytes = 4096
-    /// Longest component: `NAME_MAX` (255 on Linux and macOS) less the `.metadata` that a
-    /// `localDir` appends to a file's name for huggingface_hub's record of it, so a name that
-    /// passes here also fits there, instead of failing after its bytes were downloaded.
-    static let maxComponentBytes = 255 - ".metadata".utf8.count
+    /// Longest component (`NAME_MAX` on Linux and macOS).
+    static let maxComponentBytes = 255
 
     /// Throws an `upstream` failure ("Refusing unsafe …") unless `path` is a safe relative path.
     ///
