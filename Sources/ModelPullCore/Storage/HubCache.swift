@@ -35,8 +35,8 @@ struct HubCacheRepo: Sendable {
 
     /// The repo id back from a folder name; nil for anything that is not a model repo folder.
     static func repoId(fromFolder name: String) -> String? {
-        guard name.hasPrefix("models--") else { return nil }
-        let id = name.dropFirst("models--".count).replacingOccurrences(of: "--", with: "/")
+        guard name.hasBytePrefix("models--") else { return nil }
+        let id = String(decoding: name.utf8.dropFirst("models--".utf8.count), as: UTF8.self).replacingOccurrences(of: "--", with: "/")
         return id.isEmpty ? nil : id
     }
 
