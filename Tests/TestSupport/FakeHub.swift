@@ -78,7 +78,7 @@ public final class FakeHub: @unchecked Sendable {
         let commit = Self.newCommitId()
         lock.lock(); defer { lock.unlock() }
         guard let repo = repos[id] else { preconditionFailure("no repo \(id)") }
-        repo.commits[commit] = stored.sorted { $0.path < $1.path }
+        repo.commits[commit] = stored.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         repo.commitOrder.append(commit)
         repo.refs[branch] = commit
         for file in stored where file.lfs { blobs[file.sha256] = file }
@@ -124,7 +124,7 @@ public final class FakeHub: @unchecked Sendable {
     public func file(_ repo: String, _ path: String, revision: String = "main") -> FakeHubStoredFile {
         lock.lock(); defer { lock.unlock() }
         guard let state = repos[repo], let commit = state.commit(for: revision),
-              let file = state.commits[commit]?.first(where: { $0.path == path }) else {
+              let file = state.commits[commit]?.first(where: { $0.path.isByteEqual(to: path) }) else {
             preconditionFailure("no file \(path) in \(repo)@\(revision)")
         }
         return file

@@ -55,9 +55,9 @@ struct FakeHubRoutes: Sendable {
         }
         let prefix = folder.isEmpty ? "" : folder + "/"
         entries = entries.filter { entry in
-            guard entry.path.hasPrefix(prefix) else { return false }
-            return recursive || !entry.path.dropFirst(prefix.count).contains("/")
-        }.sorted { $0.path < $1.path }
+            guard entry.path.utf8.starts(with: prefix.utf8) else { return false }
+            return recursive || !entry.path.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/"))
+        }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
 
         let pageSize = hub.pageSize
         let start = min(Int(request.queryValue("cursor") ?? "") ?? 0, entries.count)
@@ -85,7 +85,7 @@ struct FakeHubRoutes: Sendable {
         guard let commit = repo.commit(for: revision) else {
             return Self.error(404, code: "RevisionNotFound", "Invalid rev id: \(revision)")
         }
-        guard let file = repo.commits[commit]?.first(where: { $0.path == path }) else {
+        guard let file = repo.commits[commit]?.first(where: { $0.path.isByteEqual(to: path) }) else {
             return Self.error(404, code: "EntryNotFound", "\(path) does not exist on \"\(revision)\"")
                 .setting("X-Repo-Commit", commit)
         }
@@ -113,7 +113,7 @@ struct FakeHubRoutes: Sendable {
         if let denial = gate(repoId, request, content: true) { return denial }
         let commit = segments[2]
         let path = segments.dropFirst(3).joined(separator: "/")
-        guard let file = hub.repo(repoId)?.commits[commit]?.first(where: { $0.path == path }) else {
+        guard let file = hub.repo(repoId)?.commits[commit]?.first(where: { $0.path.isByteEqual(to: path) }) else {
             return Self.error(404, code: "EntryNotFound", "\(path) does not exist")
         }
         return StaticFile(data: file.data, etag: "\"\(file.oid)\"", extraHeaders: ["X-Repo-Commit": commit])
@@ -179,7 +179,22 @@ struct FakeHubRoutes: Sendable {
     /// Path segments after `prefix`, each percent-decoded (so `refs%2Fpr%2F1` stays one segment).
     static func segments(_ path: String, after prefix: String) -> [String] {
         path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.removingPercentEncoding ?? String($0) }
+            .map { percentDecoded($0) ?? String($0) }
+    }
+
+    /// Byte-exact: Foundation's `removingPercentEncoding` drops a leading U+FEFF (it decodes
+    /// the way a file with a byte-order mark is read), which would turn a real file name into
+    /// another one.
+    static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     static func rawSegment(_ path: String, after prefix: String, index: Int) -> String {
@@ -190,7 +205,7 @@ struct FakeHubRoutes: Sendable {
     static func encode(_ path: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return path.split(separator: "/").map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0) }
-            .joined(separator: "/")
+        allowed.insert("/")
+        return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
     }
 }

@@ -25,3 +25,9 @@ public enum TestBytes {
         return Data(bytes)
     }
 }
+
+extension String {
+    /// Equal as UTF-8 bytes. Swift's `==` is canonical equivalence, which merges an NFC and an
+    /// NFD spelling of one name: two different files to git, the Hub and Linux.
+    public func isByteEqual(to other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+}

@@ -28,8 +28,9 @@ public final class JobProgress: @unchecked Sendable {
     private var observers: [Int: Observer] = [:]
     private var status: DownloadStatus
     private var message: String
-    private var files: [String: FileState] = [:]
-    private var fileOrder: [String] = []
+    /// Keyed by exact bytes: two paths that are merely canonically equivalent are two files.
+    private var files: [ExactPath: FileState] = [:]
+    private var fileOrder: [ExactPath] = []
     private var currentFile: String?
     private var totalOverride: Int64?
     private var reusedBytes: Int64 = 0
@@ -155,8 +156,9 @@ public final class JobProgress: @unchecked Sendable {
     }
 
     /// Declares a file and its size when known; totals are the sum of declared sizes.
-    public func addFile(_ id: String, size: Int64?) {
+    public func addFile(_ name: String, size: Int64?) {
         update(forceEmit: false) {
+            let id = ExactPath(name)
             if files[id] == nil { fileOrder.append(id) }
             files[id, default: FileState()].size = size
             pending = true
@@ -165,8 +167,9 @@ public final class JobProgress: @unchecked Sendable {
 
     /// Bytes of `id` that were already on disk before this run (a reused file or a resumed
     /// partial). They count towards done bytes but not towards speed.
-    public func reuse(_ id: String, bytes: Int64, fileComplete: Bool) {
+    public func reuse(_ name: String, bytes: Int64, fileComplete: Bool) {
         update(forceEmit: false) {
+            let id = ExactPath(name)
             var state = files[id, default: FileState()]
             if files[id] == nil { fileOrder.append(id) }
             let gained = max(0, bytes - state.completed)
@@ -180,8 +183,9 @@ public final class JobProgress: @unchecked Sendable {
 
     /// How far `id` has come. Values are positions, not deltas, so a retried range that sends the
     /// same bytes again cannot inflate progress; only growth counts as network bytes.
-    public func advance(_ id: String, completed: Int64) {
+    public func advance(_ name: String, completed: Int64) {
         update(forceEmit: false) {
+            let id = ExactPath(name)
             var state = files[id, default: FileState()]
             if files[id] == nil { fileOrder.append(id) }
             let gained = completed - state.completed
@@ -191,13 +195,14 @@ public final class JobProgress: @unchecked Sendable {
                 speed.record(totalBytes: networkBytes, at: monotonicSeconds())
             }
             files[id] = state
-            currentFile = id
+            currentFile = name
             pending = true
         }
     }
 
-    public func fileFinished(_ id: String) {
+    public func fileFinished(_ name: String) {
         update(forceEmit: false) {
+            let id = ExactPath(name)
             guard var state = files[id] else { return }
             state.done = true
             if let size = state.size { state.completed = max(state.completed, size) }

@@ -35,26 +35,38 @@ struct HubCacheRepo: Sendable {
 
     /// The repo id back from a folder name; nil for anything that is not a model repo folder.
     static func repoId(fromFolder name: String) -> String? {
-        guard name.hasPrefix("models--") else { return nil }
-        let id = name.dropFirst("models--".count).replacingOccurrences(of: "--", with: "/")
+        guard name.hasBytePrefix("models--") else { return nil }
+        let id = String(decoding: name.utf8.dropFirst("models--".utf8.count), as: UTF8.self).replacingOccurrences(of: "--", with: "/")
         return id.isEmpty ? nil : id
     }
 
-    var directory: String { join(cacheRoot, Self.folderName(for: repoId)) }
-    var blobsDirectory: String { join(directory, "blobs") }
-    var snapshotsDirectory: String { join(directory, "snapshots") }
-    var refsDirectory: String { join(directory, "refs") }
-    var locksDirectory: String { join(cacheRoot, ".locks/" + Self.folderName(for: repoId)) }
+    var directory: String { repoPlace.path }
+    var blobsDirectory: String { blobsPlace.path }
+    var snapshotsDirectory: String { snapshotsPlace.path }
+    var refsDirectory: String { refsPlace.path }
+    var locksDirectory: String { locksPlace.path }
+
+    // Everything below the cache root is reached without following links (see `ConfinedPath`):
+    // a shared, group-writable cache may hold links planted by someone else.
+    private func place(_ relative: String) -> ConfinedPath { ConfinedPath(root: cacheRoot, relative: relative) }
+    var repoPlace: ConfinedPath { place(Self.folderName(for: repoId)) }
+    var blobsPlace: ConfinedPath { repoPlace.appending("blobs") }
+    var snapshotsPlace: ConfinedPath { repoPlace.appending("snapshots") }
+    var refsPlace: ConfinedPath { repoPlace.appending("refs") }
+    var locksPlace: ConfinedPath { place(".locks/" + Self.folderName(for: repoId)) }
+    /// Held shared by every ModelPull download of this repo, taken alone to clean up (see
+    /// `removeLeftoverTemporaries`). huggingface_hub ignores it.
+    var repoLockPlace: ConfinedPath { locksPlace.appending("modelpull-repo.lock") }
 
     func blobPath(_ etag: String) -> String { join(blobsDirectory, etag) }
     func partialPath(_ etag: String) -> String { join(blobsDirectory, etag + Self.partialSuffix) }
-    func lockPath(_ etag: String) -> String { join(locksDirectory, etag + ".lock") }
+    func lockPlace(_ etag: String) -> ConfinedPath { locksPlace.appending(etag + ".lock") }
     func snapshotDirectory(_ commit: String) -> String { join(snapshotsDirectory, commit) }
-    func snapshotPath(_ commit: String, _ file: String) -> String { join(snapshotDirectory(commit), file) }
+    func snapshotPlace(_ commit: String, _ file: String) -> ConfinedPath { snapshotsPlace.appending(commit + "/" + file) }
 
     func createDirectories() throws(DownloadFailure) {
-        for path in [blobsDirectory, snapshotsDirectory, refsDirectory, locksDirectory] {
-            try Filesystem.createDirectory(path)
+        for place in [blobsPlace, snapshotsPlace, refsPlace, locksPlace] {
+            _ = try place.openDirectory(create: true)
         }
         let tag = join(cacheRoot, "CACHEDIR.TAG")
         if !FileManager.default.fileExists(atPath: tag) {
@@ -68,6 +80,18 @@ struct HubCacheRepo: Sendable {
         Filesystem.regularFileSize(blobPath(etag))
     }
 
+    // MARK: Blobs
+
+    /// Our resumable bytes of a blob, opened in a `blobs/` folder that is not a link.
+    func openPartial(_ etag: String) throws(DownloadFailure) -> PartialFile {
+        try PartialFile(in: blobsPlace.openDirectory(create: true), name: etag + Self.partialSuffix)
+    }
+
+    /// Renames verified bytes to `blobs/{etag}` (replacing a link there, never writing through it).
+    func installBlob(_ partial: PartialFile, etag: String) throws(DownloadFailure) {
+        try partial.commit(into: blobsPlace.openDirectory(create: true), as: etag)
+    }
+
     // MARK: Refs
 
     /// The commit a ref names. Python reads the file raw; we forgive surrounding whitespace.
@@ -78,51 +102,63 @@ struct HubCacheRepo: Sendable {
         return HexString.isCommit(commit) ? commit : nil
     }
 
+    static let refTemporaryPrefix = ".modelpull-ref-"
+    static let refTemporarySuffix = ".tmp"
+    static let linkTemporaryPrefix = ".modelpull-link-"
+
     /// Writes `refs/{revision}` atomically and without a trailing newline (a newline breaks
     /// huggingface_hub's offline lookup). The temporary file lives in the repo folder, never in
     /// `refs/`, where `scan_cache_dir` would read a leftover as a ref.
     func writeRef(_ revision: String, commit: String) throws(DownloadFailure) {
-        let target = join(refsDirectory, revision)
-        if (try? String(contentsOfFile: target, encoding: .utf8)) == commit { return }
-        try Filesystem.createDirectory((target as NSString).deletingLastPathComponent)
-        let temporary = join(directory, ".modelpull-ref-\(UUID().uuidString).tmp")
-        do {
-            try Data(commit.utf8).write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            throw DownloadFailure(.storage, "Cannot write \(temporary): \(error.localizedDescription)", retryable: false)
-        }
-        guard rename(temporary, target) == 0 else {
-            let failure = StorageFailure.from(errno: errno, doing: "write the ref", path: target)
-            unlink(temporary)
-            throw failure
-        }
+        let target = refsPlace.appending(revision)
+        let folder = try target.openParent(create: true)
+        if folder.readFile(target.name).map({ String(decoding: $0, as: UTF8.self) }) == commit { return }
+        let repoFolder = try repoPlace.openDirectory(create: false)
+        try repoFolder.writeAtomically(Data(commit.utf8), as: target.name, into: folder,
+                                       temporaryName: Self.refTemporaryPrefix + UUID().uuidString + Self.refTemporarySuffix)
     }
 
     // MARK: Snapshot links
 
     /// Points `snapshots/{commit}/{path}` at `blobs/{etag}` with a relative symlink, as
-    /// `_create_symlink` does (`os.path.relpath`), so the cache survives being moved.
+    /// `_create_symlink` does (`os.path.relpath`), so the cache survives being moved. Snapshot
+    /// entries are links by design; a link standing for a folder on the way is not, and is refused.
     func link(_ path: String, etag: String, commit: String) throws(DownloadFailure) {
-        let linkPath = snapshotPath(commit, path)
-        let depth = path.split(separator: "/").count - 1
+        let entry = snapshotPlace(commit, path)
+        let depth = Array(path.utf8).split(separator: UInt8(ascii: "/")).count - 1
         let target = String(repeating: "../", count: 2 + depth) + "blobs/" + etag
-        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: linkPath), existing == target {
-            return
-        }
-        try Filesystem.createDirectory((linkPath as NSString).deletingLastPathComponent)
+        let folder = try entry.openParent(create: true)
+        if folder.linkTarget(entry.name) == target { return }
         // Made under a temporary name and renamed over the entry, never unlinked first: another
         // process (ModelPull or huggingface_hub) may be linking the same file right now, and
         // with unlink-then-symlink one of the two would fail with EEXIST. The temporary lives
         // in the repo folder, where `scan_cache_dir` does not look, in case we die in between.
-        let temporary = join(directory, ".modelpull-link-\(UUID().uuidString)")
-        guard symlink(target, temporary) == 0 else {
-            throw StorageFailure.from(errno: errno, doing: "create the snapshot link", path: linkPath)
+        let repoFolder = try repoPlace.openDirectory(create: false)
+        let temporary = Self.linkTemporaryPrefix + UUID().uuidString
+        try repoFolder.makeSymlink(temporary, pointingTo: target)
+        do {
+            try repoFolder.rename(temporary, to: folder, as: entry.name, doing: "create the snapshot link")
+        } catch {
+            repoFolder.removeFile(temporary)
+            throw error
         }
-        guard rename(temporary, linkPath) == 0 else {
-            let failure = StorageFailure.from(errno: errno, doing: "create the snapshot link", path: linkPath)
-            unlink(temporary)
-            throw failure
+    }
+
+    /// Removes what a crash between creating and renaming a temporary link or ref left in the
+    /// repo folder. Only ModelPull's own temporary names, only directly in the repo folder,
+    /// never following a link, and only while `exclusiveLease` (the repo lock, taken alone) shows
+    /// that no other ModelPull download of this repo is between those two steps right now.
+    func removeLeftoverTemporaries(exclusiveLease: FileLock) {
+        _ = exclusiveLease
+        guard let repoFolder = try? repoPlace.openDirectory(create: false) else { return }
+        for name in repoFolder.entryNames() where Self.isOurTemporary(name) {
+            repoFolder.removeFile(name)  // a folder of that name stays: unlinkat(…, 0) refuses it
         }
+    }
+
+    static func isOurTemporary(_ name: String) -> Bool {
+        name.hasBytePrefix(linkTemporaryPrefix)
+            || (name.hasBytePrefix(refTemporaryPrefix) && name.hasByteSuffix(refTemporarySuffix))
     }
 
     // MARK: Listings for offline use
@@ -151,7 +187,9 @@ struct HubCacheRepo: Sendable {
     func snapshotFiles(_ commit: String) -> [HubFile] {
         let root = snapshotDirectory(commit)
         var files: [HubFile] = []
-        for relative in Filesystem.walk(root) {
+        // Only names a listing could have given: anything else in the folder was not made by a
+        // download and is not trusted as a file of the repo.
+        for relative in Filesystem.walk(root) where SafePath.problem(in: relative) == nil {
             let full = join(root, relative)
             let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""
             let etag = (destination as NSString).lastPathComponent
@@ -194,16 +232,6 @@ enum Filesystem {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 
-    /// Relative paths of every non-directory entry under `root` (symlinks included, not followed).
-    static func walk(_ root: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return [] }
-        var paths: [String] = []
-        while let relative = enumerator.nextObject() as? String {
-            var info = stat()
-            let full = (root as NSString).appendingPathComponent(relative)
-            guard lstat(full, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
-            paths.append(relative)
-        }
-        return paths.sorted()
-    }
+    /// Relative paths of every non-directory entry under `root` (symlinks listed, never descended into).
+    static func walk(_ root: String) -> [String] { NoFollow.walk(root) }
 }

@@ -78,12 +78,12 @@ struct HubCacheInventory {
         let freed = Filesystem.walk(repo.directory).reduce(Int64(0)) { sum, relative in
             sum + (Filesystem.ownSize((repo.directory as NSString).appendingPathComponent(relative)) ?? 0)
         }
-        do {
-            try FileManager.default.removeItem(atPath: repo.directory)
-        } catch {
-            throw DownloadFailure(.storage, "Could not delete \(repo.directory): \(error.localizedDescription)", retryable: false)
+        // Never through a link: a repo folder whose subfolders (or itself) link elsewhere loses
+        // the links, and what they point at stays untouched.
+        guard NoFollow.removeTree(repo.directory) else {
+            throw DownloadFailure(.storage, "Could not delete all of \(repo.directory); what remains can be removed by hand.", retryable: false)
         }
-        try? FileManager.default.removeItem(atPath: repo.locksDirectory)
+        NoFollow.removeTree(repo.locksDirectory)
         return DeletionResult(deleted: true, freedBytes: freed,
                               message: "Deleted \(repoId) (\(ByteFormat.string(freed))) from \(cacheRoot).")
     }

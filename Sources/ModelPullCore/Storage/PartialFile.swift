@@ -11,16 +11,33 @@ import Darwin
 public final class PartialFile: @unchecked Sendable {
     public let path: String
     private let fd: Int32
+    /// The folder the file was opened in and its name there, when opened through
+    /// `init(in:name:)`: renames and deletes then act on that very folder.
+    private let folder: (directory: ConfinedDirectory, name: String)?
     private let lock = NSLock()
     private var isClosed = false
 
     /// Opens (creating if needed) the file at `path` without truncating it, so bytes from an
-    /// earlier run are kept for resuming.
+    /// earlier run are kept for resuming. A partial file is never legitimately a link: one at
+    /// `path` is refused (`O_NOFOLLOW`), so a planted link cannot aim our writes elsewhere.
+    /// Folders on the way are followed; use `init(in:name:)` where they may be planted too.
     public init(path: String) throws(DownloadFailure) {
         self.path = path
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw StorageFailure.from(errno: errno, doing: "open", path: path) }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard descriptor >= 0 else {
+            if errno == ELOOP { throw NoFollow.refusal(path, root: (path as NSString).deletingLastPathComponent) }
+            throw StorageFailure.from(errno: errno, doing: "open", path: path)
+        }
         fd = descriptor
+        folder = nil
+    }
+
+    /// Opens (creating if needed, never truncating) `name` inside a folder reached without
+    /// following links; `commit(into:as:)` and `discard()` then act on that same folder.
+    public init(in directory: ConfinedDirectory, name: String) throws(DownloadFailure) {
+        path = directory.child(name)
+        fd = try directory.openFile(name, flags: O_RDWR | O_CREAT)
+        folder = (directory, name)
     }
 
     deinit { close() }
@@ -93,10 +110,24 @@ public final class PartialFile: @unchecked Sendable {
         close()
     }
 
+    /// Flushes and renames the file to `name` in `target` in one atomic step, by descriptors:
+    /// neither folder can be swapped for a link in between, and a link at `name` is replaced.
+    public func commit(into target: ConfinedDirectory, as name: String) throws(DownloadFailure) {
+        sync()
+        if let folder {
+            try folder.directory.rename(folder.name, to: target, as: name)
+        } else {
+            guard renameat(AT_FDCWD, path, target.descriptor, name) == 0 else {
+                throw StorageFailure.from(errno: errno, doing: "rename into place", path: target.child(name))
+            }
+        }
+        close()
+    }
+
     /// Deletes the file (bad bytes must not be resumed).
     public func discard() {
         close()
-        unlink(path)
+        if let folder { folder.directory.removeFile(folder.name) } else { unlink(path) }
     }
 
     public func close() {

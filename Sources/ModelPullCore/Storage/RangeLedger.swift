@@ -75,7 +75,8 @@ public struct RangeRecord: Codable, Sendable, Equatable {
         }
         // Trailing spaces are valid JSON; a full slot each time means the file never grows.
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: Self.slotSize - bytes.count))
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        // Never through a link: the record sits beside a partial file, where none belongs.
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw StorageFailure.from(errno: errno, doing: "open", path: path) }
         defer { _ = closeFile(fd) }
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }

@@ -14,7 +14,7 @@ enum GGUFSelector {
         files.filter { file in
             let lower = file.path.lowercased()
             return isGGUF(lower) && !lower.contains("mmproj") && !lower.contains("imatrix")
-        }.sorted { $0.path < $1.path }
+        }.sorted(by: HubFile.byPath)
     }
 
     /// The selection, or nil when `tag` matches nothing (the caller lists `availableTags`).

@@ -47,7 +47,8 @@ struct HubAPI: Sendable {
             throw DownloadFailure(.invalidModel, "Cannot build a Hub URL for '\(repoId)'.")
         }
         var files: [HubFile] = []
-        var seenPaths = Set<String>()
+        // Bytes, not Strings: an NFC and an NFD spelling of one name are two files.
+        var seenPaths = Set<ExactPath>()
         var seenPages = Set<String>()
         var pathBytes = 0
         var totalBytes: Int64 = 0
@@ -55,7 +56,7 @@ struct HubAPI: Sendable {
             seenPages.insert(next.absoluteString)
             let response = try await requester.send(HTTPRequest(url: next, headers: settings.authorization, redirects: .follow))
             guard response.head.isSuccess else { throw failure(response) }
-            for file in try HubTreePage.files(in: response.body, model: repoId) where seenPaths.insert(file.path).inserted {
+            for file in try HubTreePage.files(in: response.body, model: repoId, secrets: settings.secrets) where seenPaths.insert(ExactPath(file.path)).inserted {
                 files.append(file)
                 pathBytes += file.path.utf8.count
                 guard files.count <= Self.maxListedFiles, pathBytes <= Self.maxListedPathBytes else {
@@ -150,13 +151,13 @@ enum HubTreePage {
         var lfs: LFS?
     }
 
-    static func files(in body: Data, model: String) throws(DownloadFailure) -> [HubFile] {
+    static func files(in body: Data, model: String, secrets: [String] = []) throws(DownloadFailure) -> [HubFile] {
         guard let entries = try? JSONDecoder().decode([Entry].self, from: body) else {
             throw DownloadFailure(.upstream, "The Hub's file listing for '\(model)' is not the JSON array it should be.", retryable: false)
         }
         var files: [HubFile] = []
         for entry in entries where entry.type == "file" {
-            try SafePath.validate(entry.path, what: "file path in \(model)")
+            try SafePath.validate(entry.path, what: "file path in \(model)", secrets: secrets)
             let blobId = entry.oid?.lowercased() ?? ""
             let sha = entry.lfs?.oid.lowercased()
             guard HexString.isHex(blobId, length: 40), sha.map({ HexString.isHex($0, length: 64) }) ?? true,

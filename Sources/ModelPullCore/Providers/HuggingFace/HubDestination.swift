@@ -18,10 +18,14 @@ protocol HubDestination: Sendable {
     var spaceCheckPath: String { get }
     /// Where the model lives, for messages.
     var location: String { get }
-    func prepare(commit: String) throws(DownloadFailure)
+    /// Creates the folders; returns a lock to hold until the download ends, if the layout has one.
+    func prepare(commit: String) throws(DownloadFailure) -> FileLock?
     func presence(of file: HubFile) -> HubFilePresence
+    /// Where the partial file is, for reading how much of it is done.
     func partialPath(for file: HubFile) -> String
-    func lockPath(for file: HubFile) -> String
+    /// Opens (creating) the partial file, through no link.
+    func openPartial(for file: HubFile) throws(DownloadFailure) -> PartialFile
+    func lockPlace(for file: HubFile) -> ConfinedPath
     /// Moves verified bytes into place and makes them visible under the file's path.
     func install(_ partial: PartialFile, as file: HubFile, commit: String) throws(DownloadFailure)
     /// Makes a file that was already present visible for this commit (a snapshot link, metadata).
@@ -43,8 +47,16 @@ struct HubCacheDestination: HubDestination {
     var spaceCheckPath: String { repo.blobsDirectory }
     var location: String { repo.directory }
 
-    func prepare(commit: String) throws(DownloadFailure) {
+    /// Every ModelPull download of the repo holds the repo lock shared; the first to find it
+    /// free takes it alone for a moment and removes temporaries a crash left behind.
+    func prepare(commit: String) throws(DownloadFailure) -> FileLock? {
         try repo.createDirectories()
+        if let exclusive = try FileLock.take(at: repo.repoLockPlace, exclusive: true) {
+            repo.removeLeftoverTemporaries(exclusiveLease: exclusive)
+            exclusive.downgradeToShared()
+            return exclusive
+        }
+        return try FileLock.take(at: repo.repoLockPlace, exclusive: false)
     }
 
     func presence(of file: HubFile) -> HubFilePresence {
@@ -52,10 +64,11 @@ struct HubCacheDestination: HubDestination {
     }
 
     func partialPath(for file: HubFile) -> String { repo.partialPath(file.etag) }
-    func lockPath(for file: HubFile) -> String { repo.lockPath(file.etag) }
+    func openPartial(for file: HubFile) throws(DownloadFailure) -> PartialFile { try repo.openPartial(file.etag) }
+    func lockPlace(for file: HubFile) -> ConfinedPath { repo.lockPlace(file.etag) }
 
     func install(_ partial: PartialFile, as file: HubFile, commit: String) throws(DownloadFailure) {
-        try partial.commit(to: repo.blobPath(file.etag))
+        try repo.installBlob(partial, etag: file.etag)
         try repo.link(file.path, etag: file.etag, commit: commit)
     }
 
@@ -86,27 +99,35 @@ struct HubLocalDirDestination: HubDestination {
     var spaceCheckPath: String { folder.root }
     var location: String { folder.root }
 
-    func prepare(commit: String) throws(DownloadFailure) { try folder.prepare() }
+    func prepare(commit: String) throws(DownloadFailure) -> FileLock? {
+        try folder.prepare()
+        return nil
+    }
 
+    /// A file reached through a link (at any level) is not present: it is fetched again, and
+    /// installing it then refuses a linked folder and replaces a link at the file's own name.
     func presence(of file: HubFile) -> HubFilePresence {
         let path = folder.filePath(file.path)
-        guard Filesystem.regularFileSize(path) == file.size else { return .absent }
+        guard folder.filePlace(file.path).regularFileSize() == file.size else { return .absent }
         if folder.metadata(file.path)?.etag == file.etag { return .complete }
         return .unverified(path: path)
     }
 
-    func partialPath(for file: HubFile) -> String { folder.partialPath(file.path, etag: file.etag) }
-    func lockPath(for file: HubFile) -> String { folder.lockPath(file.path) }
+    func partialPath(for file: HubFile) -> String { folder.partialPlace(file.path, etag: file.etag).path }
+    func lockPlace(for file: HubFile) -> ConfinedPath { folder.lockPlace(file.path) }
+
+    func openPartial(for file: HubFile) throws(DownloadFailure) -> PartialFile {
+        let place = folder.partialPlace(file.path, etag: file.etag)
+        return try PartialFile(in: place.openParent(create: true), name: place.name)
+    }
 
     func install(_ partial: PartialFile, as file: HubFile, commit: String) throws(DownloadFailure) {
-        try folder.prepareParents(of: file.path)
-        try partial.commit(to: folder.filePath(file.path))
+        try folder.install(partial, as: file.path)
         try folder.writeMetadata(file.path, commit: commit, etag: file.etag)
     }
 
     func adopt(_ file: HubFile, commit: String) throws(DownloadFailure) {
         if folder.metadata(file.path)?.commit == commit { return }
-        try folder.prepareParents(of: file.path)
         try folder.writeMetadata(file.path, commit: commit, etag: file.etag)
     }
 

@@ -30,7 +30,7 @@ struct HubDownloader: Sendable {
         let api = HubAPI(settings: settings, requester: requester, context: errorContext)
 
         let plan = settings.offline
-            ? try offlinePlan(reference, revision: revision, destination: destination, selection: selection)
+            ? try offlinePlan(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
             : try await onlinePlan(reference, revision: revision, api: api, selection: selection, progress: progress)
 
         context.log(.info, "\(flavor.providerName): \(reference.repoId)@\(revision) is commit \(plan.commit); \(plan.files.count) file(s), "
@@ -56,7 +56,8 @@ struct HubDownloader: Sendable {
         // Before creating anything, so a download that cannot fit leaves no trace in the cache.
         let needed = pending.reduce(Int64(0)) { $0 + $1.size } - partialBytes
         try DiskSpace.ensureRoom(for: needed, at: Self.existingAncestor(of: destination.spaceCheckPath))
-        try destination.prepare(commit: plan.commit)
+        let lease = try destination.prepare(commit: plan.commit)
+        defer { lease?.release() }
         for file in present { try destination.adopt(file, commit: plan.commit) }
 
         if !pending.isEmpty {
@@ -103,7 +104,7 @@ struct HubDownloader: Sendable {
     /// Offline, the cache is the only source: the commit from `refs/`, the files from the cached
     /// listing (or what the snapshot holds). Complete is a success; anything missing is named.
     private func offlinePlan(_ reference: HubModelReference, revision: String, destination: any HubDestination,
-                             selection: HubFileSelection) throws(DownloadFailure) -> HubPlan {
+                             selection: HubFileSelection, secrets: [String]) throws(DownloadFailure) -> HubPlan {
         let model = reference.repoId
         guard let commit = destination.cachedCommit(for: revision) else {
             throw DownloadFailure(.notFound,
@@ -111,6 +112,9 @@ struct HubDownloader: Sendable {
                 retryable: false, details: ["offline": .bool(true)])
         }
         let listing = destination.cachedFiles(commit: commit)
+        // Names on disk may come from an earlier tool that echoed the token into them: the same
+        // rule as for a listing, before any name is reported.
+        for file in listing { try SafePath.validate(file.path, what: "cached file name", secrets: secrets) }
         guard !listing.isEmpty else {
             throw DownloadFailure(.notFound,
                 "HF_HUB_OFFLINE is set and no file of '\(model)' at commit \(commit.prefix(12)) is in the cache. Unset HF_HUB_OFFLINE to download it.",

@@ -30,7 +30,7 @@ struct HubFileFetcher: Sendable {
 
     func fetch(_ file: HubFile) async throws -> HubFileOutcome {
         let progress = self.progress
-        let lock = try await FileLock.acquire(at: destination.lockPath(for: file)) {
+        let lock = try await FileLock.acquire(at: destination.lockPlace(for: file)) {
             progress.setMessage("Waiting for another process that is downloading \(file.path)")
         }
         defer { lock.release() }
@@ -45,7 +45,7 @@ struct HubFileFetcher: Sendable {
 
         var transferred: Int64 = 0
         for attempt in 1...2 {
-            let partial = try PartialFile(path: destination.partialPath(for: file))
+            let partial = try destination.openPartial(for: file)
             let onDisk = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size)
             if onDisk > 0 { progress.reuse(file.path, bytes: onDisk, fileComplete: false) }
             let outcome: FileTransfer.Outcome

@@ -51,7 +51,7 @@ struct HubFileSelection {
                 "No file of '\(model)' at commit \(commit.prefix(12)) matches \(patterns.isEmpty ? "the request" : patterns.joined(separator: " and ")): the repo has \(listing.count) file(s). Check the patterns (globs are case-sensitive; '*' also matches '/').",
                 retryable: false, details: ["include": .strings(allow), "exclude": .strings(exclude)])
         }
-        return chosen.sorted { $0.path < $1.path }
+        return chosen.sorted(by: HubFile.byPath)
     }
 
     /// A tag always selects a quant; without one, only a repo whose weights are all GGUF (and no

@@ -2,12 +2,16 @@
 /// `ignore_patterns`: Python's `fnmatch.fnmatchcase`, so matching is case-sensitive, `*` matches
 /// any run of characters *including* `/`, `?` one character, `[abc]`/`[a-z]`/`[!abc]` a set; and a
 /// pattern ending in `/` means everything under that folder.
+///
+/// Matching is on Unicode scalars (code points), as Python's is, never on `Character`s: a
+/// grapheme cluster would make a pattern match a canonically equivalent but different name
+/// (`café` in NFC matching the NFD file), or make `?` swallow a combining mark.
 struct HubGlob: Sendable, Equatable {
     private enum Token: Equatable {
-        case literal(Character)
+        case literal(Unicode.Scalar)
         case any        // ?
         case star       // *
-        case set([ClosedRange<Character>], negated: Bool)
+        case set([ClosedRange<Unicode.Scalar>], negated: Bool)
     }
 
     let pattern: String
@@ -15,11 +19,11 @@ struct HubGlob: Sendable, Equatable {
 
     init(_ pattern: String) {
         self.pattern = pattern
-        tokens = Self.parse(pattern.hasSuffix("/") ? pattern + "*" : pattern)
+        tokens = Self.parse(pattern.utf8.last == UInt8(ascii: "/") ? pattern + "*" : pattern)
     }
 
     func matches(_ path: String) -> Bool {
-        let text = Array(path)
+        let text = Array(path.unicodeScalars)
         // Iterative wildcard matching: remember the last star and backtrack to it on a mismatch,
         // which is linear-ish and never recursive (patterns come from clients).
         var t = 0, p = 0
@@ -39,7 +43,7 @@ struct HubGlob: Sendable, Equatable {
         return p == tokens.count
     }
 
-    private static func single(_ token: Token, matches character: Character) -> Bool {
+    private static func single(_ token: Token, matches character: Unicode.Scalar) -> Bool {
         switch token {
         case .literal(let expected): return expected == character
         case .any: return true
@@ -51,7 +55,7 @@ struct HubGlob: Sendable, Equatable {
     /// Follows `fnmatch.translate`: an unterminated `[` is a literal; `]` right after `[` or `[!`
     /// belongs to the set.
     private static func parse(_ pattern: String) -> [Token] {
-        let chars = Array(pattern)
+        let chars = Array(pattern.unicodeScalars)
         var tokens: [Token] = []
         var i = 0
         while i < chars.count {
@@ -76,7 +80,7 @@ struct HubGlob: Sendable, Equatable {
                 var body = Array(chars[(i + 1)..<j])
                 let negated = body.first == "!"
                 if negated { body.removeFirst() }
-                var ranges: [ClosedRange<Character>] = []
+                var ranges: [ClosedRange<Unicode.Scalar>] = []
                 var k = 0
                 while k < body.count {
                     if k + 2 < body.count, body[k + 1] == "-" {

@@ -53,6 +53,9 @@ struct HubSettings: Sendable {
         return stored.isEmpty ? nil : stored
     }
 
+    /// Credentials that must never appear in a name from the server (see `SafePath.validate`).
+    var secrets: [String] { token.map { [$0] } ?? [] }
+
     /// The header carrying the token; only ever attached to requests for `endpoint`'s origin.
     var authorization: [String: String] {
         token.map { ["Authorization": "Bearer \($0)"] } ?? [:]
@@ -73,11 +76,13 @@ enum HubURLEncoding {
         return set
     }()
 
+    /// Percent-encodes every byte but the unreserved ones and `/`, so the path is split exactly
+    /// where the filesystem splits it (on the byte `/`, not on a grapheme boundary).
     static func path(_ path: String) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { segment($0) }
-            .joined(separator: "/")
+        path.addingPercentEncoding(withAllowedCharacters: unreservedAndSlash) ?? path
     }
+
+    private static let unreservedAndSlash: CharacterSet = unreserved.union(CharacterSet(charactersIn: "/"))
 
     static func segment<S: StringProtocol>(_ text: S) -> String {
         String(text).addingPercentEncoding(withAllowedCharacters: unreserved) ?? String(text)
