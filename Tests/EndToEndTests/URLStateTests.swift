@@ -288,6 +288,43 @@ final class URLStateTests: XCTestCase {
         }
     }
 
+    // MARK: Item 6: names as bytes
+
+    /// The url provider's file name, given or derived from the URL, is judged on its bytes: a
+    /// combining mark after `../` is still `..` to the filesystem, a disguised `.modelpull` is
+    /// still the state folder, and a leading U+FEFF (which Foundation's percent-decoder drops)
+    /// is kept exactly. Nothing lands outside the destination.
+    func testURLFileNamesAreJudgedOnTheirBytes() throws {
+        let data = TestBytes.make(count: 50_000, seed: 312)
+        let router = Router()
+        router.prefix("/") { _ in .bytes(data) }
+        let http = try LoopbackHTTPServer(router: router)
+        defer { http.stop() }
+        let parent = (directory as NSString).deletingLastPathComponent
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [])
+        let server = try ModelPullProcess()
+        let refusedNames = ["../\u{301}escaped", "a/../../escaped", ".modelpull\u{200C}", ".ModelPull", "", "x\u{0}y"]
+        for (index, name) in refusedNames.enumerated() {
+            server.request(index + 1, "models/download", params(http.url("/m.bin"), ["fileName": name]))
+            let response = try XCTUnwrap(server.response(to: index + 1).response, name.debugDescription)
+            XCTAssertNotNil(response.error, "\(name.debugDescription): \(response.raw)")
+        }
+        let refusedURLs = ["/%2E%2E", "/dir/..%CC%81", "/%FF%FE", "/.hidden"]
+        for (index, path) in refusedURLs.enumerated() {
+            let id = 100 + index
+            server.request(id, "models/download", params(URL(string: http.baseURL.absoluteString + path)!))
+            let response = try XCTUnwrap(server.response(to: id).response, path)
+            XCTAssertEqual(response.errorData?["kind"] as? String, "invalid_model", "\(path): \(response.raw)")
+        }
+        XCTAssertEqual(http.requestCount, 0, "nothing was fetched for an unsafe name")
+        server.request(200, "models/download", params(URL(string: http.baseURL.absoluteString + "/%EF%BB%BFmodel.bin")!))
+        XCTAssertEqual(server.response(to: 200).response?.resultObject?["status"] as? String, "complete")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != ".modelpull" }
+        XCTAssertEqual(names.map { Array($0.utf8) }, [Array("\u{FEFF}model.bin".utf8)], "the exact bytes of the name")
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [])
+        XCTAssertEqual(after.subtracting(before).filter { $0.contains("escaped") }, [], "nothing escaped")
+    }
+
     // MARK: Item 13: credentials in the URL
 
     /// A URL with a user, a password and a signed query: the credential reaches the server and

@@ -159,27 +159,33 @@ public struct URLProvider: Provider {
         return url
     }
 
+    /// The name the file gets: `fileName`, else the URL's last path segment, checked as bytes
+    /// (see `SafePath`) whichever it is. A derived name must also not be hidden nor carry a
+    /// credential (a token some services put in the path would land on disk and in every
+    /// message); no name may be the state folder's (in any case: macOS folders ignore it).
     private func fileName(for request: DownloadRequest, url: URL) throws(DownloadFailure) -> String {
-        let name = request.fileName ?? url.lastPathComponent.removingPercentEncoding ?? url.lastPathComponent
-        do {
-            try SafePath.validate(name)
-        } catch {
+        let source = URLSource(url: url)
+        guard let name = request.fileName ?? source.lastSegment else {
             throw DownloadFailure(.invalidModel,
-                "Cannot derive a safe file name from \(url.redactedForLogs); pass `fileName` (a plain name without '/').")
+                "Cannot derive a file name from \(url.redactedForDisplay) (its last path segment is empty or not UTF-8); pass `fileName`.")
         }
-        // A name must never carry a credential onto the disk and into every message: a token in
-        // the URL's path (some services put it there) is no file name.
-        let secrets = [request.token].compactMap { $0 } + URLSource(url: url).secrets
-        if request.fileName == nil, secrets.contains(where: { $0.utf8.count >= 6 && name.utf8.contains($0.utf8) }) {
-            throw DownloadFailure(.invalidModel,
-                "The last part of the URL holds a credential, so it cannot be the file name; pass `fileName`.")
+        if let problem = SafePath.problem(in: name) ?? (name.utf8.contains(UInt8(ascii: "/")) ? "a '/'" : nil) {
+            throw DownloadFailure(.invalidModel, request.fileName == nil
+                ? "Cannot derive a safe file name from \(url.redactedForDisplay) (\(problem)); pass `fileName`, a plain name."
+                : "`fileName` must be a plain, safe file name (\(problem)): \(name.debugDescription)")
         }
-        guard !name.utf8.contains(UInt8(ascii: "/")), !name.hasPrefix(".") || request.fileName != nil else {
-            throw DownloadFailure(.invalidModel, "`fileName` must be a plain file name without '/': \(name.debugDescription)")
+        if request.fileName == nil {
+            let secrets = [request.token].compactMap { $0 } + source.secrets
+            if secrets.contains(where: { $0.utf8.count >= 6 && name.utf8.contains($0.utf8) }) {
+                throw DownloadFailure(.invalidModel,
+                    "The last part of the URL holds a credential, so it cannot be the file name; pass `fileName`.")
+            }
+            guard name.utf8.first != UInt8(ascii: ".") else {
+                throw DownloadFailure(.invalidModel,
+                    "The URL names a hidden file (\(name.debugDescription)); pass `fileName` to save it under that name anyway.")
+            }
         }
-        // The state folder's own name (in any case: macOS folders ignore it) would put the file
-        // where the partial files live.
-        guard name.lowercased() != URLDownloadLayout.stateFolderName else {
+        guard ReservedName.fold(name) != URLDownloadLayout.stateFolderName else {
             throw DownloadFailure(.invalidModel, "`fileName` cannot be \(name.debugDescription): ModelPull keeps its partial files in that folder.")
         }
         return name

@@ -16,6 +16,27 @@ struct URLSource: Sendable {
         SHA256.hash(Data(url.absoluteString.utf8)).hex
     }
 
+    /// The last path segment, percent-decoded byte for byte (Foundation's decoder drops a
+    /// leading U+FEFF); nil when empty or not UTF-8.
+    var lastSegment: String? {
+        guard let path = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath,
+              let segment = path.utf8.split(separator: UInt8(ascii: "/")).last else { return nil }
+        var bytes: [UInt8] = []
+        var index = segment.startIndex
+        while index < segment.endIndex {
+            let byte = segment[index]
+            if byte == UInt8(ascii: "%"), segment.distance(from: index, to: segment.endIndex) >= 3,
+               let value = UInt8(String(decoding: segment[segment.index(after: index)..<segment.index(index, offsetBy: 3)], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                index = segment.index(index, offsetBy: 3)
+            } else {
+                bytes.append(byte)
+                index = segment.index(after: index)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
     /// The parts of the URL that are credentials, scrubbed from whatever the job reports.
     var secrets: [String] { url.credentialParts }
 }
