@@ -135,6 +135,15 @@ class StaticHandler(BaseHTTPRequestHandler):
                 Stats.open -= 1
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a client opening many connections at once must not see drops
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def write_random(path: str, size: int, seed: int) -> str:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     rng = random.Random(seed)
@@ -177,10 +186,8 @@ def main() -> None:
     root = os.path.abspath(args.root)
     info = make_fixtures(root)
 
-    ThreadingHTTPServer.request_queue_size = 128
     StaticHandler.root = root
-    static = ThreadingHTTPServer(("127.0.0.1", 0), StaticHandler)
-    static.daemon_threads = True
+    static = QuietServer(("127.0.0.1", 0), StaticHandler)
     serve(static)
     static_url = f"http://127.0.0.1:{static.server_address[1]}"
 
@@ -189,8 +196,7 @@ def main() -> None:
 
     hub_api.Handler.repos = hub_api.scan(os.path.join(root, "hub"), 1_000_000)
     hub_api.Handler.cdn = static_url + "/hub"
-    hub = ThreadingHTTPServer(("127.0.0.1", 0), hub_api.Handler)
-    hub.daemon_threads = True
+    hub = QuietServer(("127.0.0.1", 0), hub_api.Handler)
     serve(hub)
 
     for entry in info["files"].values():
