@@ -177,6 +177,7 @@ export class ModelPull {
   #closing;
   #nextId = 1;
   #routes = new Map();
+  #refed = true;
 
   constructor({ binary, args = [], env, stderr = "inherit", closeTimeout = 5000 } = {}) {
     this.#binary = binary;
@@ -216,6 +217,7 @@ export class ModelPull {
       this.#exitError = new ModelPullError(`the modelpull process exited (${signal ?? `status ${code}`})`, { kind: "process", retryable: true });
       const routes = [...this.#routes.values()];
       this.#routes.clear();
+      this.#updateRef();
       for (const route of routes) route("exit", this.#exitError);
     });
     try {
@@ -226,6 +228,29 @@ export class ModelPull {
     }
     this.serverInfo = await this.request("hello", { protocolVersions: ["1.0"], client: { name: "modelpull-node", version } });
     return this;
+  }
+
+  // An idle ModelPull does not keep node alive (like a timer.unref()): node may exit, which
+  // closes the pipe, and modelpull exits on stdin EOF. Calls in flight keep it alive.
+  #addRoute(id, route) {
+    this.#routes.set(id, route);
+    this.#updateRef();
+  }
+
+  #dropRoute(id) {
+    this.#routes.delete(id);
+    this.#updateRef();
+  }
+
+  #updateRef() {
+    const child = this.#child;
+    const busy = this.#routes.size > 0;
+    if (!child || busy === this.#refed) return;
+    this.#refed = busy;
+    for (const handle of [child, child.stdin, child.stdout]) {
+      if (busy) handle?.ref?.();
+      else handle?.unref?.();
+    }
   }
 
   #receive(line) {
@@ -240,7 +265,7 @@ export class ModelPull {
       this.#routes.get(message.params?.requestId)?.("progress", message.params);
     } else if ("id" in message && ("result" in message || "error" in message)) {
       const route = this.#routes.get(message.id);
-      this.#routes.delete(message.id);
+      this.#dropRoute(message.id);
       route?.("reply", message);
     }
   }
@@ -256,7 +281,7 @@ export class ModelPull {
     if (method !== "hello") await this.start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#routes.set(id, (kind, payload) => {
+      this.#addRoute(id, (kind, payload) => {
         if (kind === "exit") reject(payload);
         else if (payload.error) reject(ModelPullError.fromWire(payload.error));
         else resolve(payload.result);
@@ -264,7 +289,7 @@ export class ModelPull {
       try {
         this.#send({ jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) });
       } catch (error) {
-        this.#routes.delete(id);
+        this.#dropRoute(id);
         reject(error);
       }
     });
@@ -290,7 +315,7 @@ export class ModelPull {
     const id = this.#nextId++;
     const queue = [];
     let wake;
-    this.#routes.set(id, (kind, payload) => {
+    this.#addRoute(id, (kind, payload) => {
       queue.push([kind, payload]);
       wake?.();
     });
@@ -327,7 +352,7 @@ export class ModelPull {
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      this.#routes.delete(id);
+      this.#dropRoute(id);
       if (!finished) this.#notify("$/cancelRequest", { id });
     }
   }
@@ -399,6 +424,9 @@ export class ModelPull {
     const child = this.#child;
     if (!child) return;
     if (!child.stdin.destroyed) child.stdin.end();
+    // Keep node alive until the process is gone, so close() always reaps it.
+    this.#refed = true;
+    for (const handle of [child, child.stdout]) handle?.ref?.();
     const timeout = (ms) => new Promise((resolve) => setTimeout(resolve, ms, "timeout").unref());
     if ((await Promise.race([this.#exited, timeout(this.#closeTimeout)])) === "timeout") {
       child.kill("SIGTERM");

@@ -4,7 +4,7 @@
 // package as a user gets it. MODELPULL_TEST_SERVERS names clients/testing/fake_servers.py.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -186,6 +186,39 @@ describe("downloadModel", () => {
     const events = await collect(downloadModel("url", info.files["model.bin"].url, { localDir: fresh(), signal: AbortSignal.abort() }));
     assert.deepEqual(events.map((e) => e.status), ["cancelled"]);
   });
+});
+
+describe("no process outlives node", () => {
+  // "return" leaves the loop and the ModelPull unclosed: an idle ModelPull does not keep node
+  // alive, so node exits by itself, and the modelpull process goes with it.
+  for (const ending of ["process.exit(3)", "return"]) {
+    test(`node ends (${ending}) with a ModelPull open`, async () => {
+      const f = info.files["big.bin"];
+      await setRate(300_000);
+      try {
+        const script = `
+          import { ModelPull } from "modelpull";
+          const mp = new ModelPull();
+          await mp.start();
+          console.log(mp.pid);
+          async function main() {
+            for await (const p of mp.stream("url", ${JSON.stringify(f.url)}, { localDir: ${JSON.stringify(fresh())} })) {
+              if (p.downloadedBytes > 0) { ${ending}; }
+            }
+          }
+          await main();
+        `;
+        const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+        assert.equal(run.error, undefined, "node did not exit by itself");
+        const pid = Number(run.stdout.trim().split("\n")[0]);
+        assert.ok(pid > 0, run.stdout + run.stderr);
+        for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(100);
+        assert.ok(!existsSync(`/proc/${pid}`), `modelpull ${pid} outlived node`);
+      } finally {
+        await setRate(0);
+      }
+    });
+  }
 });
 
 describe("ModelPull", () => {

@@ -83,6 +83,7 @@ class ModelPull:
         self._routes: Dict[int, Route] = {}
         self._process: Optional[asyncio.subprocess.Process] = None
         self._reader: Optional["asyncio.Task[None]"] = None
+        self._starting: Optional["asyncio.Future[None]"] = None
         self._closed = False
         self._exit_error: Optional[ModelPullError] = None
         #: The ``hello`` result: protocolVersion, server {name, version}, capabilities.
@@ -100,9 +101,13 @@ class ModelPull:
 
     async def start(self) -> "ModelPull":
         """Start the process and greet it (``hello``). Raises ModelPullError(kind="process")
-        when the binary cannot be found or run."""
-        if self._process is not None:
-            return self
+        when the binary cannot be found or run. Calls made at once share one start."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+        return self
+
+    async def _start(self) -> None:
         if self._closed:
             raise ModelPullError("this ModelPull is closed", kind="process")
         try:
@@ -115,12 +120,11 @@ class ModelPull:
             raise ModelPullError(f"cannot start modelpull: {error}", kind="process") from error
         self._reader = asyncio.get_running_loop().create_task(self._read())
         try:
-            self.server_info = await self.request("hello", {
+            self.server_info = await self._call("hello", {
                 "protocolVersions": ["1.0"], "client": {"name": self._client_name, "version": __version__}})
         except BaseException:
             await self.close()
             raise
-        return self
 
     async def __aenter__(self) -> "ModelPull":
         return await self.start()
@@ -232,8 +236,10 @@ class ModelPull:
 
     async def request(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
         """Send any JSON-RPC request and return its result (raises ModelPullError)."""
-        if self._process is None:
-            await self.start()
+        await self.start()
+        return await self._call(method, params)
+
+    async def _call(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
         future: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
         request_id = next(self._ids)
 
@@ -275,8 +281,7 @@ class ModelPull:
                              include=include, exclude=exclude, cache_dir=cache_dir,
                              local_dir=local_dir, **options)
         try:
-            if self._process is None:
-                await self.start()
+            await self.start()
         except ModelPullError as error:
             yield error.to_progress()
             return

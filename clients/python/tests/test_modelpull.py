@@ -289,6 +289,29 @@ class LongLivedProcess(unittest.IsolatedAsyncioTestCase):
             set_rate(0)
 
 
+    async def test_leaving_a_stream_cancels_only_that_download(self) -> None:
+        f = info["files"]["big.bin"]
+        set_rate(300_000)
+        try:
+            async with ModelPull() as mp:
+                started = await asyncio.gather(mp.start(), mp.start())  # one start, one process
+                self.assertIs(started[0], started[1])
+                events = mp.stream("url", f["url"], local_dir=self.dir)
+                async for p in events:
+                    if (p.downloaded_bytes or 0) > 1_000_000:
+                        break
+                await events.aclose()
+                for _ in range(100):
+                    if not await mp.downloads():
+                        break
+                    await asyncio.sleep(0.05)
+                self.assertEqual(await mp.downloads(), [])
+                self.assertEqual(len(children()), 1, "the process serves on")
+                self.assertEqual(len(await mp.providers()), 4)
+        finally:
+            set_rate(0)
+
+
 class Sync(unittest.TestCase):
     def setUp(self) -> None:
         set_rate(0)
