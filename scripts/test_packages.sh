@@ -9,7 +9,7 @@
 #   - Node: clients/node/test (node --test) through the installed tgz
 #   - the existing example clients (examples/check.sh) on the packaged binary
 # Installs what it needs itself (apt: nodejs/npm, python3-venv, libcurl4, binutils when missing;
-# pip: fastapi, uvicorn, httpx, vermin). MODELPULL_PREBUILT=path skips the Swift build (see
+# pip: fastapi, uvicorn, httpx, vermin, mypy). MODELPULL_PREBUILT=path skips the Swift build (see
 # scripts/package.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,8 +65,10 @@ fi
 section "python: the wheel in a fresh venv"
 python3 -m venv "$work/venv"
 venv="$work/venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" fastapi uvicorn httpx vermin
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" fastapi uvicorn httpx vermin mypy
+# Python >= 3.9 (vermin reads the syntax and library calls), and the types hold (py.typed).
 "$venv/bin/vermin" --target=3.9- --violations --eval-annotations --no-tips -q "$venv"/lib/python*/site-packages/modelpull
+(cd "$work" && "$venv/bin/mypy" --strict --no-incremental -p modelpull)
 (cd "$work" && clean "$venv/bin" python -m unittest discover -s "$root/clients/python/tests" -v)
 
 section "the FastAPI SSE example (from modelpull import download_model)"

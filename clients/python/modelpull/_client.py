@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import json
 import os
-from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, AsyncGenerator, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from ._binary import find_binary
 from ._types import DownloadProgress, DownloadStatus, ModelPullError
@@ -84,6 +84,7 @@ class ModelPull:
         self._process: Optional[asyncio.subprocess.Process] = None
         self._reader: Optional["asyncio.Task[None]"] = None
         self._starting: Optional["asyncio.Future[None]"] = None
+        self._closer: Optional["asyncio.Task[None]"] = None
         self._closed = False
         self._exit_error: Optional[ModelPullError] = None
         #: The ``hello`` result: protocolVersion, server {name, version}, capabilities.
@@ -153,9 +154,8 @@ class ModelPull:
             return None
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
-        existing = getattr(self, "_closer", None)
-        if existing is not None:
-            return existing
+        if self._closer is not None:
+            return self._closer
         task = asyncio.get_running_loop().create_task(self._finish_close(process))
         self._closer = task
         _closers.add(task)
@@ -273,7 +273,7 @@ class ModelPull:
     async def stream(self, provider: str, model: str, *, token: Optional[str] = None,
                      base_url: Optional[str] = None, revision: Optional[str] = None,
                      include: _Patterns = None, exclude: _Patterns = None, cache_dir: Optional[str] = None,
-                     local_dir: Optional[str] = None, **options: Any) -> AsyncIterator[DownloadProgress]:
+                     local_dir: Optional[str] = None, **options: Any) -> AsyncGenerator[DownloadProgress, None]:
         """Download and yield progress, ending with exactly one COMPLETE, ERROR or CANCELLED
         event (failures are yielded, not raised). Leaving the loop early or cancelling the task
         cancels this download."""
@@ -424,7 +424,7 @@ async def download_model(provider: str, model: str, *, token: Optional[str] = No
                          base_url: Optional[str] = None, revision: Optional[str] = None,
                          include: _Patterns = None, exclude: _Patterns = None,
                          cache_dir: Optional[str] = None, local_dir: Optional[str] = None,
-                         **options: Any) -> AsyncIterator[DownloadProgress]:
+                         **options: Any) -> AsyncGenerator[DownloadProgress, None]:
     """Download a model, yielding :class:`DownloadProgress`; a drop-in for AbstractCore's
     ``download_model``::
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Generator, Optional
 
 from ._binary import find_binary
 from ._client import _completed, _failed, _Patterns, wire_params
@@ -17,7 +17,7 @@ def download_model_sync(provider: str, model: str, *, token: Optional[str] = Non
                         base_url: Optional[str] = None, revision: Optional[str] = None,
                         include: _Patterns = None, exclude: _Patterns = None,
                         cache_dir: Optional[str] = None, local_dir: Optional[str] = None,
-                        **options: Any) -> Iterator[DownloadProgress]:
+                        **options: Any) -> Generator[DownloadProgress, None, None]:
     """:func:`download_model` for code without an event loop::
 
         for p in download_model_sync("url", "https://host/model.gguf", sha256="..."):

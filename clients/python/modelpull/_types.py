@@ -136,8 +136,9 @@ class ModelPullError(Exception):
     @classmethod
     def from_wire(cls, error: Mapping[str, Any]) -> "ModelPullError":
         code = error.get("code")
-        data = error.get("data") if isinstance(error.get("data"), dict) else {}
-        kind = data.get("kind") or CLIENT_KINDS.get(code) or "internal"  # type: ignore[arg-type]
+        raw = error.get("data")
+        data: Dict[str, Any] = raw if isinstance(raw, dict) else {}
+        kind = data.get("kind") or (CLIENT_KINDS.get(code) if isinstance(code, int) else None) or "internal"
         return cls(str(error.get("message", "modelpull error")), kind=kind,
                    retryable=bool(data.get("retryable", False)), code=code, data=data)
 
