@@ -137,7 +137,7 @@ class SSEApp(unittest.TestCase):
                     break
                 time.sleep(0.05)
             self.assertEqual(child_pids(self.app.pid), [], "modelpull still running after the disconnect")
-            time.sleep(0.3)
+            time.sleep(1.0)
             before = self.bytes_sent()
             time.sleep(1.0)
             self.assertEqual(self.bytes_sent(), before, "still transferring after the disconnect")

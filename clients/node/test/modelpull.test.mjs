@@ -82,7 +82,7 @@ function checkStream(events) {
 
 async function assertStoppedThenResumes(dir, f) {
   assert.deepEqual(children(), []);
-  await sleep(300);
+  await sleep(1000); // server threads notice the closed sockets
   const before = await bytesSent();
   await sleep(1000);
   assert.equal(await bytesSent(), before, "still transferring after the cancel");

@@ -183,7 +183,7 @@ class DownloadModel(unittest.IsolatedAsyncioTestCase):
         """After a cancel: the process is gone, the server sends nothing more, a partial file is
         left; the next call resumes it."""
         self.assertEqual(children(), [])
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)  # server threads notice the closed sockets
         before = bytes_sent()
         await asyncio.sleep(1.0)
         self.assertEqual(bytes_sent(), before, "still transferring after the cancel")
@@ -333,7 +333,7 @@ class Sync(unittest.TestCase):
                 if (p.downloaded_bytes or 0) > 1_000_000:
                     break
             self.assertEqual(children(), [])  # closed and reaped when the loop let go of it
-            time.sleep(0.3)
+            time.sleep(1.0)
             before = bytes_sent()
             time.sleep(1.0)
             self.assertEqual(bytes_sent(), before)
