@@ -83,7 +83,7 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** The binary to run (default: $MODELPULL, the bundled binary, then PATH). */
   binary?: string;
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   /** What to do with the process's stderr (logs): "inherit" (default), "ignore", "pipe". */
   stderr?: "inherit" | "ignore" | "pipe";
   /** Any further models/download param. */
@@ -93,7 +93,7 @@ export interface DownloadOptions {
 export interface ModelPullOptions {
   binary?: string;
   args?: string[];
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   stderr?: "inherit" | "ignore" | "pipe";
   /** Milliseconds close() waits after ending stdin before SIGTERM. Default 5000. */
   closeTimeout?: number;
@@ -129,7 +129,7 @@ export declare class ModelPullError extends Error {
   toProgress(last?: DownloadProgress): DownloadProgress;
 }
 
-export declare class ModelPull implements AsyncDisposable {
+export declare class ModelPull {
   constructor(options?: ModelPullOptions);
   readonly pid: number | undefined;
   serverInfo: { protocolVersion: string; server: { name: string; version: string }; capabilities: Record<string, unknown> } | undefined;
@@ -150,8 +150,8 @@ export declare class ModelPull implements AsyncDisposable {
     options?: { cacheDir?: string; baseUrl?: string },
   ): Promise<{ provider: string; model: string; deleted: boolean; freedBytes?: number; message?: string }>;
   providers(): Promise<ProviderInfo[]>;
+  /** Ends stdin (running downloads are cancelled, partial files kept), then waits for exit. Also `[Symbol.asyncDispose]` where the runtime has it. */
   close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export declare function downloadModel(
