@@ -41,7 +41,7 @@ else
   # FoundationNetworking (URLSession) links -lcurl; a system with libcurl4 but without the
   # -dev package has no libcurl.so to link against, so point the linker at libcurl.so.4.
   case "$arch" in x86_64) abi=x86-64 ;; aarch64) abi=AArch64 ;; *) abi="" ;; esac
-  curl_so="$(ldconfig -p | awk -v abi="$abi" '$1 == "libcurl.so.4" && index($0, abi) {print $NF; exit}')"
+  curl_so="$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p | awk -v abi="$abi" '$1 == "libcurl.so.4" && index($0, abi) {print $NF; exit}')"
   [ -n "$curl_so" ] || { echo "package.sh: libcurl.so.4 not found (apt-get install libcurl4)" >&2; exit 1; }
   mkdir -p "$stage/link"
   ln -s "$curl_so" "$stage/link/libcurl.so"

@@ -23,7 +23,7 @@ missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v strip >/dev/null || missing+=(binutils)
-ldconfig -p | grep -q 'libcurl\.so\.4 ' || missing+=(libcurl4)
+PATH="$PATH:/sbin:/usr/sbin" ldconfig -p | grep -q 'libcurl\.so\.4 ' || missing+=(libcurl4)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

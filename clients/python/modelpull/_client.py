@@ -437,7 +437,9 @@ async def download_model(provider: str, model: str, *, token: Optional[str] = No
     ``path`` and ``files``), ERROR (with ``error_kind`` and ``retryable``; failures are
     yielded, never raised) or CANCELLED. Leaving the loop (``break``), closing the iterator or
     cancelling the task cancels the download; its partial files stay and the next call
-    resumes them. Each call runs its own ``modelpull`` process and reaps it before returning.
+    resumes them. (After ``break``, CPython closes the iterator as soon as the loop lets go of
+    it; if you keep another reference, close it yourself or use ``contextlib.aclosing``.) Each
+    call runs its own ``modelpull`` process and reaps it before returning.
     """
     client = ModelPull()
     events = client.stream(provider, model, token=token, base_url=base_url, revision=revision,
