@@ -10,24 +10,11 @@ import XCTest
 final class CrashLoopTests: HuggingFaceTestCase {
     private static let killsPerDownload = 4
 
-    /// A small, seedable generator (SplitMix64), so a failing sequence of kill times can be
-    /// replayed exactly.
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    private func generator() -> SeededGenerator {
+    private func generator() -> SplitMix64 {
         let seed = ProcessInfo.processInfo.environment["MODELPULL_CRASH_SEED"].flatMap { UInt64($0) }
             ?? UInt64.random(in: 1...UInt64.max)
         print("\(name): MODELPULL_CRASH_SEED=\(seed)")
-        return SeededGenerator(state: seed)
+        return SplitMix64(seed: seed)
     }
 
     /// Starts `params` in a fresh process and kills it after `delay` seconds, or as soon as it

@@ -95,9 +95,9 @@ struct FuzzNames {
     /// In every leaf, so an escaped file can be recognised anywhere.
     static let marker = "fz7q"
 
-    private var random: FuzzRandom
+    private var random: SplitMix64
 
-    init(seed: UInt64) { random = FuzzRandom(seed: seed) }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     private static let plain = ["a", "model.bin", "config.json", "日本語", "x y", "...", "-", "ü"]
     private static let marks = ["\u{301}", "\u{300}", "\u{20DD}", "\u{903}", "\u{302}\u{303}"]
@@ -186,27 +186,3 @@ struct FuzzNames {
     }
 }
 
-/// SplitMix64: small, fast, and the same sequence on every platform for a seed.
-struct FuzzRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func chance(_ probability: Double) -> Bool {
-        Double(next() % 1_000_000) / 1_000_000 < probability
-    }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[int(0...(items.count - 1))] }
-}

@@ -88,19 +88,7 @@ final class ReliabilityTests: XCTestCase {
     // MARK: Disk full
 
     private func mountSmallDisk(megabytes: Int) throws -> String {
-        let mountPoint = directory + "/small-disk"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint]
-        mount.standardError = FileHandle.nullDevice
-        try mount.run()
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else {
-            throw XCTSkip("mounting a tmpfs is not permitted here (not root, or no CAP_SYS_ADMIN); disk-full tests skipped")
-        }
-        addTeardownBlock { _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["umount", "-l", mountPoint]) }
-        return mountPoint
+        try mountSmallDisk(megabytes: megabytes, at: directory + "/small-disk")
     }
 
     func testThePreflightRefusesADownloadThatCannotFit() throws {

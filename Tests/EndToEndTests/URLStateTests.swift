@@ -387,22 +387,7 @@ final class URLStateTests: XCTestCase {
     // MARK: Item 17: full disks, and failures that leave nothing behind
 
     private func mountSmallDisk(megabytes: Int) throws -> String {
-        let mountPoint = directory + "-disk"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint]
-        mount.standardError = FileHandle.nullDevice
-        try mount.run()
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else {
-            throw XCTSkip("mounting a tmpfs is not permitted here (not root, or no CAP_SYS_ADMIN); disk-full tests skipped")
-        }
-        addTeardownBlock {
-            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["umount", "-l", mountPoint])
-            try? FileManager.default.removeItem(atPath: mountPoint)
-        }
-        return mountPoint
+        try mountSmallDisk(megabytes: megabytes, at: directory + "-disk")
     }
 
     /// A download refused by the free-space preflight, or by a disk that is already full, or
