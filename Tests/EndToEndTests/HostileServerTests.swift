@@ -194,6 +194,32 @@ final class HostileServerTests: HuggingFaceTestCase {
         assertStillServing(server)
     }
 
+    /// A file listed at 1 MB whose CDN answers with its bytes and then never stops (a chunked
+    /// body with no end): nothing past the listed size is ever written, the response is ended
+    /// there, and the file completes with exactly its bytes, in order and in parallel.
+    func testAnEndlessBodyIsNeverWrittenPastTheListedSize() throws {
+        let content = TestBytes.make(count: 1_000_000, seed: 92)
+        let commit = fake.addRepo("acme/endless", files: [.lfs("model.bin", content)])
+        let model = fake.file("acme/endless", "model.bin")
+        let endless = HTTPResponse.stream { writer in
+            try writer.write(content)
+            let block = Data(repeating: 0xEE, count: 64 << 10)
+            while true { try writer.write(block) }
+        }
+        let server = try launch()
+        for (id, connections) in [(1, 1), (2, 16)] {
+            fake.cdn.faults.removeAll()
+            fake.cdn.faults.add(.respond(endless), for: .path(fake.cdnPath(model)), times: .always)
+            try? FileManager.default.removeItem(atPath: repoFolder("acme/endless"))
+            let (notifications, response) = download(server, id: id, params("acme/endless", ["connections": connections]),
+                                                     expect: "complete")
+            XCTAssertNotNil(response, "\(connections) connection(s): no terminal event")
+            ProgressRules.check(notifications, response: response, expectTerminal: "complete")
+            XCTAssertEqual(FileManager.default.contents(atPath: snapshot("acme/endless", commit) + "/model.bin"), content)
+        }
+        assertStillServing(server)
+    }
+
     func testAnEndlessListingIsCutOffInBoundedMemory() throws {
         let commit = String(repeating: "c", count: 40)
         let pages = PageCounter()

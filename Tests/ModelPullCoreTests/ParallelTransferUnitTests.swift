@@ -67,6 +67,40 @@ final class ParallelTransferUnitTests: XCTestCase {
         XCTAssertEqual(budget.freeSlots, 1)
     }
 
+    /// Two downloads hold the whole budget; a third arrives. The one holding most is asked to
+    /// yield (the others are not), a freed slot goes to the newcomer although the hog queued
+    /// first, and once the split is within one slot nobody is asked to yield any more.
+    func testTheBudgetIsSplitFairlyBetweenDownloads() async throws {
+        let budget = ConnectionBudget(capacity: 4)
+        let hog = ConnectionBudget.Owner("hog"), other = ConnectionBudget.Owner("other")
+        let newcomer = ConnectionBudget.Owner("newcomer")
+        for _ in 0..<3 { try await budget.acquire(for: hog) }
+        try await budget.acquire(for: other)
+        XCTAssertFalse(budget.shouldYield(hog), "nobody waits: keep every connection")
+
+        let order = OrderRecorder()
+        let hogAgain = Task { try await budget.acquire(for: hog); order.add("hog") }
+        while budget.waitingCount < 1 { await Task.yield() }
+        let late = Task { try await budget.acquire(for: newcomer); order.add("newcomer") }
+        while budget.waitingCount < 2 { await Task.yield() }
+        XCTAssertTrue(budget.shouldYield(hog), "3 slots while a download with none waits")
+        XCTAssertFalse(budget.shouldYield(other), "1 slot: within one of the newcomer's 0")
+        XCTAssertFalse(budget.shouldYield(newcomer), "holds nothing")
+
+        budget.release(for: hog)
+        try await late.value
+        XCTAssertEqual(order.items, ["newcomer"], "the freed slot goes to the download holding fewest, not the first in line")
+        XCTAssertEqual([hog, other, newcomer].map { budget.slots(heldBy: $0) }, [2, 1, 1])
+        XCTAssertFalse(budget.shouldYield(hog), "2 against the waiting hog itself: no one else waits")
+
+        budget.release(for: other)
+        try await hogAgain.value
+        XCTAssertEqual([hog, other, newcomer].map { budget.slots(heldBy: $0) }, [3, 0, 1])
+        for _ in 0..<3 { budget.release(for: hog) }
+        budget.release(for: newcomer)
+        XCTAssertEqual(budget.freeSlots, 4)
+    }
+
     func testTheRangesRecordIsRewrittenInPlaceAndAnUnreadableOneProvesNothing() throws {
         let partial = directory + "/m.partial"
         _ = FileManager.default.createFile(atPath: partial, contents: Data(count: 100))

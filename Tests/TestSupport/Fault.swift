@@ -20,6 +20,9 @@ public enum Fault: Sendable {
     case delayFirstByte(seconds: TimeInterval)
     /// Pace the body at roughly this many bytes per second (writes of at most 16 KiB).
     case rateLimit(bytesPerSecond: Int)
+    /// Send the response head one line at a time, this long apart (a slowloris server: every
+    /// line is fresh activity to an idle timer, yet the head may never end).
+    case dripHead(secondsPerLine: TimeInterval)
 
     public enum StallOutcome: Sendable, Equatable {
         case resume
@@ -34,7 +37,7 @@ public enum Fault: Sendable {
     var affectsBodyOnly: Bool {
         switch self {
         case .dropAfter, .stall, .corrupt, .rateLimit: return true
-        case .status, .respond, .delayFirstByte: return false
+        case .status, .respond, .delayFirstByte, .dripHead: return false
         }
     }
 }
@@ -50,6 +53,7 @@ public enum FaultRepeat: Sendable, Equatable {
 struct FaultPlan: Sendable {
     var replacement: HTTPResponse?
     var firstByteDelay: TimeInterval = 0
+    var headLineDelay: TimeInterval = 0
     var body = BodyFaults()
 
     init(_ faults: [Fault] = []) {
@@ -73,6 +77,8 @@ struct FaultPlan: Sendable {
                 firstByteDelay = max(firstByteDelay, seconds)
             case .rateLimit(let rate):
                 body.bytesPerSecond = min(body.bytesPerSecond ?? .max, max(1, rate))
+            case .dripHead(let seconds):
+                headLineDelay = max(headLineDelay, seconds)
             }
         }
     }

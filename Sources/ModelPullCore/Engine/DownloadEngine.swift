@@ -206,7 +206,10 @@ public actor DownloadEngine {
         job.task = Task { [weak self] in
             let outcome: Result<DownloadResult, DownloadFailure>
             do {
-                let result = try await provider.download(request, context: downloadContext)
+                // Every connection of this job counts for it in the shared budget's fair split.
+                let result = try await ConnectionBudget.$owner.withValue(.init(jobId)) {
+                    try await provider.download(request, context: downloadContext)
+                }
                 outcome = .success(result)
             } catch let failure as DownloadFailure {
                 outcome = .failure(Task.isCancelled && failure.kind != .cancelled ? .cancelled() : failure)

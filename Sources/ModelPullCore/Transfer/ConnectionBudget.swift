@@ -2,8 +2,15 @@ import Foundation
 
 /// The connections every transfer in the process shares: each file request holds one slot while
 /// its bytes flow, so concurrent files and downloads split the budget instead of multiplying it.
-/// Waiters are served first come, first served, and a slot is taken per request (not per file),
-/// so a download that arrives later gets its share as soon as the next request ends.
+/// A slot is taken per request (not per file), so a download that arrives later gets its share
+/// as soon as requests end.
+///
+/// Shared fairly between downloads (`Owner`, set per job by the engine): a freed slot goes to the
+/// waiting download that holds the fewest, and a download holding more than its share while
+/// another waits is asked to give slots back (`shouldYield`) — parallel pieces end their request
+/// at the next bytes and queue again. Without that, a server dripping a byte a second keeps every
+/// connection of two downloads open until the throughput floor ends them, and a third, fast
+/// download waits at 0 bytes meanwhile.
 ///
 /// With each request bounded in size, the budget also bounds memory: even URLSession (the
 /// fallback engine) cannot buffer more than `capacity` × the request size however slow the disk.
@@ -14,15 +21,30 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// CPU over libcurl.
     public static let defaultCapacity = 32
 
+    /// Who a slot is for: one download (all its files and connections). Requests made outside a
+    /// download (tests, tools) share the anonymous owner.
+    public struct Owner: Hashable, Sendable {
+        let id: String
+        public init(_ id: String) { self.id = id }
+        static let anonymous = Owner("")
+    }
+
+    /// The owner of the requests the current task makes; the engine binds it around a job.
+    @TaskLocal public static var owner = Owner.anonymous
+
     public let capacity: Int
     private let lock = NSLock()
     private var available: Int
     /// Only waiters whose continuation is stored are queued, so `release` can always resume one.
     private var waiters: [Waiter] = []
+    /// Slots held per owner (owners holding none are absent).
+    private var held: [Owner: Int] = [:]
 
     private final class Waiter: @unchecked Sendable {
+        let owner: Owner
         var continuation: CheckedContinuation<Void, any Error>?
         var cancelled = false
+        init(owner: Owner) { self.owner = owner }
     }
 
     public convenience init(capacity: Int = ConnectionBudget.defaultCapacity) {
@@ -35,11 +57,12 @@ public final class ConnectionBudget: @unchecked Sendable {
         self.available = min(max(0, available), self.capacity)
     }
 
-    /// Takes a slot, waiting for one if all are in use. Throws `CancellationError` if the task is
-    /// cancelled while waiting, and then holds nothing. Once it returns, the caller must `release`.
-    public func acquire() async throws {
-        if tryAcquire() { return }
-        let waiter = Waiter()
+    /// Takes a slot for `owner`, waiting for one if all are in use. Throws `CancellationError` if
+    /// the task is cancelled while waiting, and then holds nothing. Once it returns, the caller
+    /// must `release` with the same owner.
+    public func acquire(for owner: Owner = ConnectionBudget.owner) async throws {
+        if tryAcquire(for: owner) { return }
+        let waiter = Waiter(owner: owner)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 lock.lock()
@@ -49,6 +72,7 @@ public final class ConnectionBudget: @unchecked Sendable {
                 } else if available > 0, waiters.isEmpty {
                     // A slot came back between the fast path and here.
                     available -= 1
+                    held[owner, default: 0] += 1
                     lock.unlock()
                     continuation.resume()
                 } else {
@@ -73,26 +97,45 @@ public final class ConnectionBudget: @unchecked Sendable {
         }
     }
 
-    private func tryAcquire() -> Bool {
+    private func tryAcquire(for owner: Owner) -> Bool {
         lock.lock(); defer { lock.unlock() }
         guard available > 0, waiters.isEmpty else { return false }
         available -= 1
+        held[owner, default: 0] += 1
         return true
     }
 
-    /// Returns a slot, handing it straight to the longest waiter if there is one.
-    public func release() {
+    /// Returns `owner`'s slot, handing it straight to a waiter if there is one: the longest
+    /// waiting of those whose download holds the fewest slots.
+    public func release(for owner: Owner = ConnectionBudget.owner) {
         lock.lock()
+        let left = (held[owner] ?? 1) - 1
+        held[owner] = left > 0 ? left : nil
         guard !waiters.isEmpty else {
             available = min(capacity, available + 1)
             lock.unlock()
             return
         }
-        let waiter = waiters.removeFirst()
+        var chosen = 0
+        for index in waiters.indices.dropFirst()
+        where (held[waiters[index].owner] ?? 0) < (held[waiters[chosen].owner] ?? 0) {
+            chosen = index
+        }
+        let waiter = waiters.remove(at: chosen)
+        held[waiter.owner, default: 0] += 1
         let continuation = waiter.continuation
         waiter.continuation = nil
         lock.unlock()
         continuation?.resume()
+    }
+
+    /// Whether `owner` should give a slot back now: another download is waiting that holds at
+    /// least two fewer (handing one over makes the split fairer; a difference of one is as fair
+    /// as it gets, so slots never bounce between two downloads).
+    public func shouldYield(_ owner: Owner) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard !waiters.isEmpty, let mine = held[owner] else { return false }
+        return waiters.contains { $0.owner != owner && (held[$0.owner] ?? 0) + 1 < mine }
     }
 
     /// Slots free right now (for logs and tests).
@@ -100,4 +143,7 @@ public final class ConnectionBudget: @unchecked Sendable {
 
     /// Tasks waiting for a slot right now (for tests).
     var waitingCount: Int { lock.locked { waiters.count } }
+
+    /// Slots `owner` holds right now (for tests).
+    func slots(heldBy owner: Owner) -> Int { lock.locked { held[owner] ?? 0 } }
 }

@@ -199,13 +199,15 @@ private struct Worker: Sendable {
     let onRetry: @Sendable (String) -> Void
 
     private var budget: ConnectionBudget { http.connectionBudget }
+    /// The download this worker's connections count for (bound by the engine around the job).
+    private let owner = ConnectionBudget.owner
 
     func work(admitted: Bool) async throws {
         if !admitted { try await ramp.admission() }
         while true {
             try Task.checkCancellation()
-            try await budget.acquire()
-            let slot = SlotHolder(budget)
+            try await budget.acquire(for: owner)
+            let slot = SlotHolder(budget, owner: owner)
             defer { slot.release() }
             guard let cursor = run.planner.next() else {
                 // Nothing left to start: connections still waiting to be admitted can go.
@@ -227,13 +229,19 @@ private struct Worker: Sendable {
             let request = PieceRequest(http: http, url: source.url, headers: source.headers, validator: run.validator,
                                        idleTimeout: source.idleTimeout, file: run.target.file,
                                        expectedTotal: total ?? source.expectedSize,
-                                       totalIsListed: source.expectedSize != nil)
+                                       totalIsListed: source.expectedSize != nil,
+                                       shouldYield: { [budget, owner] in budget.shouldYield(owner) })
             var failure: String
             var wait: Double?
             var countsProgress = true
             do {
                 let run = self.run
                 switch try await request.run(cursor, onTotal: { try run.learned(total: $0, head: $1, cursor: cursor) }) {
+                case .yielded:
+                    // Another download waits with fewer connections: queue again behind it.
+                    slot.release()
+                    try await slot.reacquire()
+                    continue
                 case .delivered(let received, let promised, _, _):
                     if cursor.isFinished { return }
                     guard received < promised else { failures = 0; continue }  // a shorter range than asked
@@ -272,19 +280,23 @@ private struct Worker: Sendable {
 /// A budget slot that may be handed back during a backoff and taken again, released once.
 private final class SlotHolder: @unchecked Sendable {
     private let budget: ConnectionBudget
+    private let owner: ConnectionBudget.Owner
     private var held = true
 
-    init(_ budget: ConnectionBudget) { self.budget = budget }
+    init(_ budget: ConnectionBudget, owner: ConnectionBudget.Owner) {
+        self.budget = budget
+        self.owner = owner
+    }
 
     func release() {
         guard held else { return }
         held = false
-        budget.release()
+        budget.release(for: owner)
     }
 
     func reacquire() async throws {
         guard !held else { return }
-        try await budget.acquire()
+        try await budget.acquire(for: owner)
         held = true
     }
 }

@@ -23,10 +23,15 @@ struct PieceRequest {
     let expectedTotal: Int64?
     /// Whether `expectedTotal` is a listing's promise, not a size learned from the server.
     let totalIsListed: Bool
+    /// Asked now and then while bytes flow: true when this download should give its connection
+    /// to another (`ConnectionBudget.shouldYield`).
+    let shouldYield: @Sendable () -> Bool
 
     enum Outcome {
         /// A 2xx that delivered `received` bytes; `total` from `Content-Range`.
         case delivered(received: Int64, promised: Int64, total: Int64, head: HTTPResponseHead)
+        /// Ended early to hand the connection to another download; what was written stands.
+        case yielded
         /// A non-2xx answer, with the start of its body for error messages.
         case status(HTTPResponseHead, body: Data)
     }
@@ -42,7 +47,7 @@ struct PieceRequest {
         let request = HTTPRequest(url: url, headers: fields, redirects: .follow, idleTimeout: idleTimeout)
         let body = PieceBody(cursor: cursor, file: file, first: first, requestedEnd: last + 1,
                              expectedTotal: expectedTotal, totalIsListed: totalIsListed,
-                             validatorSent: validator != nil, onTotal: onTotal)
+                             validatorSent: validator != nil, shouldYield: shouldYield, onTotal: onTotal)
         do {
             let result = try await http.streamBody(request, onHead: body.accept, onData: body.write)
             guard result.head.isSuccess else { return .status(result.head, body: result.errorBody ?? Data()) }
@@ -50,6 +55,8 @@ struct PieceRequest {
         } catch PieceBody.Stop.pieceTaken {
             // The rest of the piece went to another worker; what we wrote stands.
             return .delivered(received: body.received, promised: body.received, total: body.total, head: body.head!)
+        } catch PieceBody.Stop.yielded {
+            return .yielded
         }
     }
 }
@@ -57,7 +64,10 @@ struct PieceRequest {
 /// The per-request state the network callbacks touch. Callbacks of one request come in order on
 /// one thread at a time, so only the cursor (shared with a worker that may split it) locks.
 private final class PieceBody: @unchecked Sendable {
-    enum Stop: Error { case pieceTaken }
+    enum Stop: Error { case pieceTaken, yielded }
+    /// How often a flowing body asks whether to yield: often enough that a connection dripping a
+    /// byte a second hands over within a second or so, rarely enough to cost nothing at speed.
+    static let yieldCheckInterval = 0.25
 
     let cursor: PieceCursor
     let file: PartialFile
@@ -66,7 +76,9 @@ private final class PieceBody: @unchecked Sendable {
     let expectedTotal: Int64?
     let totalIsListed: Bool
     let validatorSent: Bool
+    let shouldYield: @Sendable () -> Bool
     let onTotal: @Sendable (Int64, HTTPResponseHead) throws -> Void
+    private var lastYieldCheck = monotonicSeconds()
     private(set) var head: HTTPResponseHead?
     private(set) var promised: Int64 = 0
     private(set) var total: Int64 = 0
@@ -74,7 +86,8 @@ private final class PieceBody: @unchecked Sendable {
     private var limit: Int64 = 0
 
     init(cursor: PieceCursor, file: PartialFile, first: Int64, requestedEnd: Int64, expectedTotal: Int64?,
-         totalIsListed: Bool, validatorSent: Bool, onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) {
+         totalIsListed: Bool, validatorSent: Bool, shouldYield: @escaping @Sendable () -> Bool,
+         onTotal: @escaping @Sendable (Int64, HTTPResponseHead) throws -> Void) {
         self.cursor = cursor
         self.file = file
         self.first = first
@@ -82,6 +95,7 @@ private final class PieceBody: @unchecked Sendable {
         self.expectedTotal = expectedTotal
         self.totalIsListed = totalIsListed
         self.validatorSent = validatorSent
+        self.shouldYield = shouldYield
         self.onTotal = onTotal
     }
 
@@ -103,7 +117,14 @@ private final class PieceBody: @unchecked Sendable {
     @Sendable func write(_ data: Data) throws {
         let taken = try data.withUnsafeBytes { try cursor.write($0, limit: limit, to: file) }
         received += Int64(taken)
-        guard taken < data.count else { return }
+        guard taken < data.count else {
+            let now = monotonicSeconds()
+            if received < promised, now - lastYieldCheck >= Self.yieldCheckInterval {
+                lastYieldCheck = now
+                if shouldYield() { throw Stop.yielded }
+            }
+            return
+        }
         if received < promised {
             // The cursor's end moved below what this request asked for: another worker fetches
             // the rest, so this transfer stops (its connection closes) instead of duplicating it.

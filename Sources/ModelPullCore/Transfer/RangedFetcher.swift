@@ -187,6 +187,10 @@ public struct RangedFetcher: Sendable {
             }
             return .failed("the server answered HTTP \(head.status)", wait: try RetryableFailure.serverDelay(head, policy: retry))
         } catch let error as TransferError {
+            // A response that passed the range check and then failed (cut short, or running past
+            // its promised end) still told the file's size: without it the next request could not
+            // see that the bytes on disk already make the whole file, and would ask past its end.
+            state.total = attempt.learnedTotal ?? state.total
             return .failed(try RetryableFailure.describe(error, url: source.url), countsProgress: !RetryableFailure.isTooSlow(error))
         } catch RangeFetchObstacle.remoteChanged {
             // A range of another version (the server ignored If-Range): the bytes on disk cannot
