@@ -7,24 +7,8 @@ import XCTest
 /// at a time, a body dripping a byte a second. Each ends in correct bytes or one clean error,
 /// identical on libcurl and URLSession, never `complete` for bytes that are not the file, never a
 /// loop without a terminal event, never a download that starves the others.
-final class HostileTransferTests: XCTestCase {
+final class HostileTransferTests: URLTestCase {
     private static let engines = ["libcurl", "urlsession"]
-    private var directory = ""
-
-    override func setUp() {
-        directory = makeTemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func params(_ url: URL, _ extra: [String: Any] = [:]) -> [String: Any] {
-        var params: [String: Any] = ["provider": "url", "model": url.absoluteString, "localDir": directory]
-        for (key, value) in extra { params[key] = value }
-        return params
-    }
-
     /// One download through a fresh binary on `engine`; returns its progress and response.
     private func download(_ params: [String: Any], engine: String, timeout: TimeInterval = 60)
         throws -> (notifications: [WireMessage], response: WireMessage?) {

@@ -5,24 +5,8 @@ import XCTest
 /// Files larger than one piece (2 MiB) are fetched in ranges over several connections. These
 /// tests break one range in the middle (drop, stall, 503, corruption, a kill -9) through the real
 /// binary and check what the server had to send again and what ends up on disk.
-final class ParallelDownloadTests: XCTestCase {
+final class ParallelDownloadTests: URLTestCase {
     private let piece = 2 << 20
-    private var directory = ""
-
-    override func setUp() {
-        directory = makeTemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func params(_ url: URL, _ extra: [String: Any] = [:]) -> [String: Any] {
-        var params: [String: Any] = ["provider": "url", "model": url.absoluteString, "localDir": directory]
-        for (key, value) in extra { params[key] = value }
-        return params
-    }
-
     /// Serves `data` at /m.bin; `flaky` decides how the first request for one piece goes.
     private func serve(_ data: Data, flaky: FlakyPiece? = nil, ranges: Bool = true) throws -> LoopbackHTTPServer {
         let file = StaticFile(data: data, supportsRanges: ranges)

@@ -4,29 +4,13 @@ import XCTest
 
 /// Faults, crashes, full disks and load, through the binary with the url provider. Each test
 /// backs one promise of README's "Guarantees".
-final class ReliabilityTests: XCTestCase {
-    private var directory = ""
-
-    override func setUp() {
-        directory = makeTemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
+final class ReliabilityTests: URLTestCase {
     private func serve(_ files: [String: Data], ranges: Bool = true, chunked: Bool = false) throws -> LoopbackHTTPServer {
         let router = Router()
         for (path, data) in files {
             router.file(path, StaticFile(data: data, supportsRanges: ranges, transfer: chunked ? .chunked(chunkSize: 64 << 10) : .contentLength))
         }
         return try LoopbackHTTPServer(router: router)
-    }
-
-    private func params(_ url: URL, _ extra: [String: Any] = [:]) -> [String: Any] {
-        var params: [String: Any] = ["provider": "url", "model": url.absoluteString, "localDir": directory]
-        for (key, value) in extra { params[key] = value }
-        return params
     }
 
     func testAStalledBodyIsDetectedAndResumed() throws {

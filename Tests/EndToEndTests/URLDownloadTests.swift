@@ -3,17 +3,7 @@ import TestSupport
 import XCTest
 
 /// `provider: "url"` end to end: the binary, a loopback server, real files.
-final class URLDownloadTests: XCTestCase {
-    private var directory = ""
-
-    override func setUp() {
-        directory = makeTemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
+final class URLDownloadTests: URLTestCase {
     private func serve(_ data: Data, at path: String = "/files/model.bin", supportsRanges: Bool = true) throws -> LoopbackHTTPServer {
         let router = Router()
         router.file(path, StaticFile(data: data, supportsRanges: supportsRanges))
@@ -21,10 +11,9 @@ final class URLDownloadTests: XCTestCase {
     }
 
     private func downloadParams(_ url: URL, sha256: String? = nil, extra: [String: Any] = [:]) -> [String: Any] {
-        var params: [String: Any] = ["provider": "url", "model": url.absoluteString, "localDir": directory]
-        if let sha256 { params["sha256"] = sha256 }
-        for (key, value) in extra { params[key] = value }
-        return params
+        var request = params(url, extra)
+        if let sha256 { request["sha256"] = sha256 }
+        return request
     }
 
     /// Reads until the response to `id`, timing each notification as it arrives.

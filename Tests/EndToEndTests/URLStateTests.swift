@@ -7,17 +7,7 @@ import XCTest
 /// two runs, a crash or a rename puts other bytes in place, the disk fills, the URL carries a
 /// credential. Each ends in correct bytes or a clear error, never `complete` for wrong bytes,
 /// never a state that only deleting `.modelpull/` by hand cures, never a credential on disk.
-final class URLStateTests: XCTestCase {
-    private var directory = ""
-
-    override func setUp() {
-        directory = makeTemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
+final class URLStateTests: URLTestCase {
     /// A file whose content the test swaps between runs, as a server's file changes.
     private final class ChangingFile: @unchecked Sendable {
         private let lock = NSLock()
@@ -61,12 +51,6 @@ final class URLStateTests: XCTestCase {
         let router = Router()
         router.get(path) { changing.current.response(for: $0) }
         return try LoopbackHTTPServer(router: router)
-    }
-
-    private func params(_ url: URL, _ extra: [String: Any] = [:]) -> [String: Any] {
-        var params: [String: Any] = ["provider": "url", "model": url.absoluteString, "localDir": directory]
-        for (key, value) in extra { params[key] = value }
-        return params
     }
 
     /// Starts a download and ends it abruptly once the server has sent `bytes` of it: with
