@@ -13,7 +13,7 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(result["protocolVersion"] as? String, "1.0")
         XCTAssertEqual((result["server"] as? [String: Any])?["name"] as? String, "modelpull")
         let capabilities = try XCTUnwrap(result["capabilities"] as? [String: Any])
-        XCTAssertEqual(capabilities["providers"] as? [String], ["huggingface", "mlx", "ollama", "url"])
+        XCTAssertEqual(capabilities["providers"] as? [String], try schemaProviderNames())
         server.closeStdin()
         XCTAssertNil(server.nextLine(timeout: 3), "exactly one line for one request")
         XCTAssertEqual(server.waitForExit(timeout: 3), 0)
@@ -201,4 +201,13 @@ final class ProtocolTests: XCTestCase {
         server.signal(SIGTERM)
         XCTAssertEqual(server.waitForExit(timeout: 2.5), 0)
     }
+}
+
+/// The provider names schema/v1 promises, in its order: what `hello` must list.
+private func schemaProviderNames() throws -> [String] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let data = try Data(contentsOf: root.appendingPathComponent("schema/v1/defs.schema.json"))
+    let defs = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let provider = try XCTUnwrap((defs["$defs"] as? [String: Any])?["Provider"] as? [String: Any])
+    return try XCTUnwrap(provider["enum"] as? [String])
 }

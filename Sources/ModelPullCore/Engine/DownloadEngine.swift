@@ -25,7 +25,7 @@ public actor DownloadEngine {
     private final class Job {
         let id: String
         let request: DownloadRequest
-        let provider: any Provider
+        let plan: any DownloadPlan
         let progress: JobProgress
         let startedAt = Date()
         let startedMonotonic = monotonicSeconds()
@@ -36,10 +36,10 @@ public actor DownloadEngine {
         var completion: DownloadCompletion?
         var cancelRequested = false
 
-        init(id: String, request: DownloadRequest, provider: any Provider, progress: JobProgress) {
+        init(id: String, request: DownloadRequest, plan: any DownloadPlan, progress: JobProgress) {
             self.id = id
             self.request = request
-            self.provider = provider
+            self.plan = plan
             self.progress = progress
         }
     }
@@ -87,7 +87,7 @@ public actor DownloadEngine {
         } catch {
             throw DownloadFailure(.invalidModel, "`\(error.field)` must be \(error.expected), got \(error.received).")
         }
-        try provider.validate(request)
+        let plan = try provider.prepare(request, context: context)
 
         let subscriberId = nextSubscriberId
         nextSubscriberId += 1
@@ -106,10 +106,10 @@ public actor DownloadEngine {
             message: willQueue
                 ? "Queued: \(running.count) download(s) running, the limit is \(maxConcurrent)"
                 : "Starting \(request.provider) download of \(request.modelForDisplay)")
-        for secret in provider.secrets(for: request, environment: context.environment) + request.urlCredentials {
+        for secret in plan.secrets + request.urlCredentials {
             progress.addSecret(secret)
         }
-        let job = Job(id: id, request: request, provider: provider, progress: progress)
+        let job = Job(id: id, request: request, plan: plan, progress: progress)
         jobs[id] = job
         jobByKey[request.singleFlightKey] = id
         job.subscribers.insert(subscriberId)
@@ -200,15 +200,14 @@ public actor DownloadEngine {
             job.progress.setStatus(.starting, "Starting \(job.request.provider) download of \(job.request.modelForDisplay)")
         }
         let downloadContext = DownloadContext(shared: context, progress: job.progress, downloadId: job.id)
-        let provider = job.provider
-        let request = job.request
+        let plan = job.plan
         let jobId = job.id
         job.task = Task { [weak self] in
             let outcome: Result<DownloadResult, DownloadFailure>
             do {
                 // Every connection of this job counts for it in the shared budget's fair split.
                 let result = try await ConnectionBudget.$owner.withValue(.init(jobId)) {
-                    try await provider.download(request, context: downloadContext)
+                    try await plan.run(downloadContext)
                 }
                 outcome = .success(result)
             } catch let failure as DownloadFailure {

@@ -1,36 +1,36 @@
 import Foundation
 
-/// A source of models. Each provider turns a `DownloadRequest` into files on disk, reporting
-/// through the job's `JobProgress`, and throws `DownloadFailure` for anything a client can act on.
+/// A source of models: one folder under `Providers/`, one line in `ProviderRegistry.builtIn`.
 ///
-/// Providers plan first (resolve the model, list files, sizes and digests, pick the destination),
-/// then fetch; they must stop promptly when their task is cancelled, leaving partial files
-/// resumable.
+/// A provider reads a request once, without the network, into a typed plan (`prepare`), so a
+/// malformed model id is an immediate `invalid_model` error rather than a queued job that fails
+/// later; the engine then queues the plan and runs it. Everything a provider reports goes
+/// through the job's `JobProgress`, and anything a client can act on is a `DownloadFailure`.
 public protocol Provider: Sendable {
     /// The protocol name (`huggingface`, `mlx`, `ollama`, `url`).
     var name: String { get }
-    /// One line for `providers/list`.
+    /// One line for `providers/list` and the command line's help.
     var summary: String { get }
+    /// The request parameters this provider reads besides `provider` and `model`.
+    var parameters: Set<DownloadParameter> { get }
 
     /// Whether the provider can serve requests right now (an Ollama server answering, say).
     func availability(in context: ProviderContext) async -> ProviderAvailability
 
-    /// Cheap checks that need no network, run before a job is queued, so a malformed model id is
-    /// an immediate `invalid_model` error rather than a queued job that fails later.
-    func validate(_ request: DownloadRequest) throws(DownloadFailure)
-
-    func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult
-
-    /// Credentials this request will use (the request's `token`, and any the provider finds in
-    /// the environment). Whatever the job reports is scrubbed of them, because a server may
-    /// quote a credential back in an error message.
-    func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String]
+    /// Parses and checks `request` without the network; the plan is what the job runs.
+    func prepare(_ request: DownloadRequest, context: ProviderContext) throws(DownloadFailure) -> any DownloadPlan
 }
 
-extension Provider {
-    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
-        [request.token].compactMap { $0 }
-    }
+/// One request as its provider understood it, ready to run as a job. Plans plan first (resolve
+/// the model, list files, sizes and digests, pick the destination), then fetch; they stop
+/// promptly when their task is cancelled, leaving partial files resumable.
+public protocol DownloadPlan: Sendable {
+    /// Credentials the job will use (the request's `token`, and any the provider finds in the
+    /// environment). Whatever the job reports is scrubbed of them, because a server may quote a
+    /// credential back in an error message.
+    var secrets: [String] { get }
+
+    func run(_ context: DownloadContext) async throws -> DownloadResult
 }
 
 public struct ProviderAvailability: Sendable, Equatable {
@@ -60,54 +60,19 @@ public struct ProviderContext: Sendable {
     }
 }
 
-/// What one job's provider works with.
+/// What one job's plan works with.
 public struct DownloadContext: Sendable {
     public var shared: ProviderContext
     public var progress: JobProgress
     public var downloadId: String
 
+    public init(shared: ProviderContext, progress: JobProgress, downloadId: String) {
+        self.shared = shared
+        self.progress = progress
+        self.downloadId = downloadId
+    }
+
     public var environment: ProcessEnvironment { shared.environment }
     public var http: HTTPClient { shared.http }
     public var log: LogSink { shared.log }
-}
-
-/// The providers this build knows, in the order `providers/list` shows them.
-public struct ProviderRegistry: Sendable {
-    public let providers: [any Provider]
-
-    public init(_ providers: [any Provider]) {
-        self.providers = providers
-    }
-
-    public func provider(named name: String) -> (any Provider)? {
-        providers.first { $0.name == name }
-    }
-
-    public var names: [String] { providers.map(\.name) }
-}
-
-/// A provider the protocol names but this build does not implement yet. It is listed as
-/// unavailable and refuses downloads with a clear error, never silently accepting them.
-public struct UnavailableProvider: Provider {
-    public let name: String
-    public let summary: String
-    let reason: String
-
-    public init(name: String, summary: String, reason: String) {
-        self.name = name
-        self.summary = summary
-        self.reason = reason
-    }
-
-    public func availability(in context: ProviderContext) async -> ProviderAvailability {
-        ProviderAvailability(available: false, reason: reason)
-    }
-
-    public func validate(_ request: DownloadRequest) throws(DownloadFailure) {
-        throw DownloadFailure(.unsupportedProvider, "Provider '\(name)' is not available in this build: \(reason)")
-    }
-
-    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        throw DownloadFailure(.unsupportedProvider, "Provider '\(name)' is not available in this build: \(reason)")
-    }
 }

@@ -9,35 +9,31 @@ enum Command {
     case version
     case help(topic: String?)
 
-    static let usage = """
-    modelpull: downloads machine-learning models for other programs.
+    /// The help text. The providers, and which of them read each `pull` option, come from the
+    /// providers themselves.
+    static var usage: String {
+        let registry = ProviderRegistry.builtIn
+        return """
+        modelpull: downloads machine-learning models for other programs.
 
-    Usage:
-      modelpull [serve] [--framing auto|ndjson|lsp] [--max-concurrent N] [--log-level LEVEL]
-          Serve JSON-RPC 2.0 on stdin/stdout (the default). Logs go to stderr.
-      modelpull pull <provider> <model> [options]
-          Download one model with a progress bar; prints the local path on stdout.
-      modelpull schema [FILE | --list]
-          Print the OpenRPC document (or FILE from schema/v1) built into this binary.
-      modelpull --version | --help
+        Usage:
+          modelpull [serve] [--framing auto|ndjson|lsp] [--max-concurrent N] [--log-level LEVEL]
+              Serve JSON-RPC 2.0 on stdin/stdout (the default). Logs go to stderr.
+          modelpull pull <provider> <model> [options]
+              Download one model with a progress bar; prints the local path on stdout.
+          modelpull schema [FILE | --list]
+              Print the OpenRPC document (or FILE from schema/v1) built into this binary.
+          modelpull --version | --help
 
-    Providers: huggingface, mlx, ollama, url.
+        Providers: \(registry.names.joined(separator: ", ")).
 
-    pull options:
-      --revision R        branch, tag or commit (huggingface, mlx)
-      --include GLOB      only files matching GLOB (repeatable)
-      --exclude GLOB      skip files matching GLOB (repeatable)
-      --token T           access token (prefer HF_TOKEN in the environment: arguments are visible to other users)
-      --base-url URL      provider endpoint (ollama server, hub mirror)
-      --cache-dir DIR     cache to use instead of the default
-      --local-dir DIR     plain files in DIR instead of the cache
-      --sha256 HEX        expected SHA-256 (url)
-      --file-name NAME    file name to save as (url)
-      --connections N     parallel connections per file
-      --log-level LEVEL   error, warning, info, debug, trace (default warning)
+        pull options:
+        \(PullFlag.help(registry))
+          --log-level LEVEL   error, warning, info, debug, trace (default warning)
 
-    Exit status: 0 done, 1 download failed, 2 usage error, 130 cancelled.
-    """
+        Exit status: 0 done, 1 download failed, 2 usage error, 130 cancelled.
+        """
+    }
 
     static func parse(_ arguments: [String]) throws -> Command {
         var cursor = ArgumentCursor(arguments)
@@ -127,6 +123,38 @@ struct PullOptions {
             throw UsageError("\(PullOptions.flag(for: error.field)) must be \(error.expected), got \(error.received)")
         }
         return PullOptions(request: request, logLevel: logLevel)
+    }
+}
+
+/// A `pull` option that sets a download parameter.
+struct PullFlag {
+    var flag: String
+    var value: String
+    var parameter: DownloadParameter
+    var summary: String
+
+    static let all: [PullFlag] = [
+        PullFlag(flag: "--revision", value: "R", parameter: .revision, summary: "branch, tag or commit"),
+        PullFlag(flag: "--include", value: "GLOB", parameter: .include, summary: "only files matching GLOB (repeatable)"),
+        PullFlag(flag: "--exclude", value: "GLOB", parameter: .exclude, summary: "skip files matching GLOB (repeatable)"),
+        PullFlag(flag: "--token", value: "T", parameter: .token,
+                 summary: "access token (prefer HF_TOKEN in the environment: arguments are visible to other users)"),
+        PullFlag(flag: "--base-url", value: "URL", parameter: .baseUrl, summary: "provider endpoint: an Ollama server, a Hub mirror"),
+        PullFlag(flag: "--cache-dir", value: "DIR", parameter: .cacheDir, summary: "cache to use instead of the default"),
+        PullFlag(flag: "--local-dir", value: "DIR", parameter: .localDir, summary: "plain files in DIR instead of the cache"),
+        PullFlag(flag: "--sha256", value: "HEX", parameter: .sha256, summary: "expected SHA-256"),
+        PullFlag(flag: "--file-name", value: "NAME", parameter: .fileName, summary: "file name to save as"),
+        PullFlag(flag: "--connections", value: "N", parameter: .connections, summary: "parallel connections per file"),
+    ]
+
+    /// One line per flag, naming the providers that read it unless all of them do.
+    static func help(_ registry: ProviderRegistry) -> String {
+        all.map { flag in
+            let readers = registry.names(reading: flag.parameter)
+            let scope = readers.count == registry.names.count ? "" : " (\(readers.joined(separator: ", ")))"
+            let left = "\(flag.flag) \(flag.value)"
+            return "  " + left.padding(toLength: max(18, left.count), withPad: " ", startingAt: 0) + "  " + flag.summary + scope
+        }.joined(separator: "\n")
     }
 }
 

@@ -11,7 +11,7 @@ enum PullCommand {
         let log = LogSink { messageLevel, message in
             if messageLevel <= level { Console.error("modelpull: \(messageLevel): \(message)") }
         }
-        let engine = DownloadEngine(registry: ProviderCatalog.registry(), context: ProviderCatalog.context(log: log),
+        let engine = DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log),
                                     maxConcurrent: 1)
         let renderer = ProgressRenderer(interactive: isatty(STDERR_FILENO) == 1)
         let request = options.request

@@ -15,7 +15,7 @@ enum ServeCommand {
         let logger = Logger(level: options.logLevel)
         let log = LogSink { level, message in logger.log(level, message) }
         let output = OutputWriter(fd: protocolFD, framing: options.framing.fixedFraming)
-        let engine = DownloadEngine(registry: ProviderCatalog.registry(), context: ProviderCatalog.context(log: log),
+        let engine = DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log),
                                     maxConcurrent: options.maxConcurrent)
         let server = RPCServer(
             engine: engine, output: output,

@@ -1,16 +1,7 @@
 import ModelPullCore
 
-/// The providers this build ships, in the order `providers/list` shows them.
+/// The shared context every provider works in: this process's environment and HTTP client.
 enum ProviderCatalog {
-    static func registry() -> ProviderRegistry {
-        ProviderRegistry([
-            HubProvider.huggingface(),
-            HubProvider.mlx(),
-            OllamaProvider(),
-            URLProvider(),
-        ])
-    }
-
     static func context(log: LogSink) -> ProviderContext {
         let environment = ProcessEnvironment()
         let engine = TransferEngine.choose(environment)

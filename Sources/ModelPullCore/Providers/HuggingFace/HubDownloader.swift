@@ -1,23 +1,23 @@
 import Foundation
 
 /// The commit and files a download will deliver, known before the first byte moves.
-struct HubPlan: Sendable {
+struct HubSnapshot: Sendable {
     var commit: String
     var files: [HubFile]
 }
 
-/// The engine behind the `huggingface` and `mlx` providers: plan (revision → commit, listing,
+/// The engine behind the `huggingface` and `mlx` providers: resolve (revision → commit, listing,
 /// selection), then fetch several files at once into the cache or a local folder, then record the
-/// revision. Offline (`HF_HUB_OFFLINE=1`) the plan comes from the cache and nothing is fetched.
+/// revision. Offline (`HF_HUB_OFFLINE=1`) the snapshot comes from the cache and nothing is fetched.
 struct HubDownloader: Sendable {
     let flavor: HubFlavor
     let fetcher: @Sendable (HTTPClient) -> RangedFetcher
     let retry: RetryPolicy
 
-    func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
-        let revision = request.revision ?? HubRevision.defaultBranch
-        try HubRevision.validate(revision)
+    func download(_ prepared: HubDownloadPlan, context: DownloadContext) async throws -> DownloadResult {
+        let request = prepared.request
+        let reference = prepared.reference
+        let revision = prepared.revision
         let settings = try HubSettings(request: request, repoId: reference.repoId, environment: context.environment)
         let destination = settings.destination
         let progress = context.progress
@@ -29,17 +29,17 @@ struct HubDownloader: Sendable {
         }
         let api = HubAPI(settings: settings, requester: requester, context: errorContext)
 
-        let plan = settings.offline
-            ? try offlinePlan(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
-            : try await onlinePlan(reference, revision: revision, api: api, selection: selection, progress: progress)
+        let snapshot = settings.offline
+            ? try offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
+            : try await onlineSnapshot(reference, revision: revision, api: api, selection: selection, progress: progress)
 
-        context.log(.info, "\(flavor.providerName): \(reference.repoId)@\(revision) is commit \(plan.commit); \(plan.files.count) file(s), "
-            + "\(ByteFormat.string(plan.files.reduce(0) { $0 + $1.size })), into \(destination.location)\(settings.offline ? " (offline)" : "")")
+        context.log(.info, "\(flavor.providerName): \(reference.repoId)@\(revision) is commit \(snapshot.commit); \(snapshot.files.count) file(s), "
+            + "\(ByteFormat.string(snapshot.files.reduce(0) { $0 + $1.size })), into \(destination.location)\(settings.offline ? " (offline)" : "")")
         var totals = HubFileOutcome()
         var present: [HubFile] = []
         var pending: [HubFile] = []
         var partialBytes: Int64 = 0
-        for file in plan.files {
+        for file in snapshot.files {
             progress.addFile(file.path, size: file.size)
             if destination.presence(of: file) == .complete {
                 progress.reuse(file.path, bytes: file.size, fileComplete: true)
@@ -56,16 +56,16 @@ struct HubDownloader: Sendable {
         // Before creating anything, so a download that cannot fit leaves no trace in the cache.
         let needed = pending.reduce(Int64(0)) { $0 + $1.size } - partialBytes
         try DiskSpace.ensureRoom(for: needed, at: Self.existingAncestor(of: destination.spaceCheckPath))
-        let lease = try destination.prepare(commit: plan.commit)
+        let lease = try destination.prepare(commit: snapshot.commit)
         defer { lease?.release() }
-        for file in present { try destination.adopt(file, commit: plan.commit) }
+        for file in present { try destination.adopt(file, commit: snapshot.commit) }
 
         if !pending.isEmpty {
             progress.setStatus(.downloading, "Downloading \(pending.count) file(s) of \(reference.repoId)"
                 + (present.isEmpty ? "" : " (\(present.count) already present)"))
             let transfer = FileTransfer(http: context.http, sequential: fetcher(context.http))
             let fileFetcher = HubFileFetcher(api: api, destination: destination, progress: progress,
-                                             transfer: transfer, commit: plan.commit,
+                                             transfer: transfer, commit: snapshot.commit,
                                              idleTimeout: request.stallSeconds ?? 30,
                                              connections: request.connections ?? transfer.tuning.connectionsPerFile,
                                              verify: BenchmarkSwitches.verifies(context), log: context.log)
@@ -75,36 +75,36 @@ struct HubDownloader: Sendable {
             totals = totals + (try await fetchAll(pending, with: fileFetcher, parallel: parallel))
         }
 
-        progress.setStatus(.verifying, "Checking \(plan.files.count) file(s) at commit \(plan.commit.prefix(12))")
-        for file in plan.files where destination.presence(of: file) != .complete {
+        progress.setStatus(.verifying, "Checking \(snapshot.files.count) file(s) at commit \(snapshot.commit.prefix(12))")
+        for file in snapshot.files where destination.presence(of: file) != .complete {
             throw DownloadFailure(.storage,
-                "\(file.path) of '\(reference.repoId)' is missing from \(destination.resultPath(commit: plan.commit)) after download; another program may have removed it. Retry.",
+                "\(file.path) of '\(reference.repoId)' is missing from \(destination.resultPath(commit: snapshot.commit)) after download; another program may have removed it. Retry.",
                 retryable: true)
         }
-        try destination.finish(commit: plan.commit, revision: revision)
+        try destination.finish(commit: snapshot.commit, revision: revision)
 
         return DownloadResult(
-            path: destination.resultPath(commit: plan.commit), revision: plan.commit,
-            files: plan.files.map { .init(path: $0.path, size: $0.size, sha256: $0.lfsSHA256) },
+            path: destination.resultPath(commit: snapshot.commit), revision: snapshot.commit,
+            files: snapshot.files.map { .init(path: $0.path, size: $0.size, sha256: $0.lfsSHA256) },
             bytesDownloaded: totals.downloaded, bytesReused: totals.reused,
-            message: pending.isEmpty ? "All \(plan.files.count) file(s) were already present; nothing was downloaded." : nil)
+            message: pending.isEmpty ? "All \(snapshot.files.count) file(s) were already present; nothing was downloaded." : nil)
     }
 
     // MARK: Planning
 
-    private func onlinePlan(_ reference: HubModelReference, revision: String, api: HubAPI,
-                            selection: HubFileSelection, progress: JobProgress) async throws -> HubPlan {
+    private func onlineSnapshot(_ reference: HubModelReference, revision: String, api: HubAPI,
+                            selection: HubFileSelection, progress: JobProgress) async throws -> HubSnapshot {
         progress.setMessage("Resolving \(reference.repoId)@\(revision)")
         let commit = try await api.resolveCommit(revision)
         progress.setMessage("Listing the files of \(reference.repoId) at \(commit.prefix(12))")
         let listing = try await api.listFiles(commit: commit)
-        return HubPlan(commit: commit, files: try selection.select(from: listing, commit: commit))
+        return HubSnapshot(commit: commit, files: try selection.select(from: listing, commit: commit))
     }
 
     /// Offline, the cache is the only source: the commit from `refs/`, the files from the cached
     /// listing (or what the snapshot holds). Complete is a success; anything missing is named.
-    private func offlinePlan(_ reference: HubModelReference, revision: String, destination: any HubDestination,
-                             selection: HubFileSelection, secrets: [String]) throws(DownloadFailure) -> HubPlan {
+    private func offlineSnapshot(_ reference: HubModelReference, revision: String, destination: any HubDestination,
+                             selection: HubFileSelection, secrets: [String]) throws(DownloadFailure) -> HubSnapshot {
         let model = reference.repoId
         guard let commit = destination.cachedCommit(for: revision) else {
             throw DownloadFailure(.notFound,
@@ -128,7 +128,7 @@ struct HubDownloader: Sendable {
                 "HF_HUB_OFFLINE is set and '\(model)' at commit \(commit.prefix(12)) is incomplete in the cache: missing \(shown). Unset HF_HUB_OFFLINE to download the rest.",
                 retryable: false, details: ["offline": .bool(true), "missing": .strings(missing)])
         }
-        return HubPlan(commit: commit, files: files)
+        return HubSnapshot(commit: commit, files: files)
     }
 
     /// The path itself or its closest existing parent: free space is a property of the

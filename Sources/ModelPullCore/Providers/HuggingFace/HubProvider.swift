@@ -8,7 +8,10 @@ import Foundation
 public struct HubProvider: Provider, LocalModelStore {
     public let name: String
     public let summary: String
-    private let core: HubProviderCore
+    public let parameters: Set<DownloadParameter> = [.revision, .include, .exclude, .token, .baseUrl, .cacheDir,
+                                                     .localDir, .connections, .stallSeconds]
+    private let flavor: HubFlavor
+    private let downloader: HubDownloader
 
     public static func huggingface(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
                                    retry: RetryPolicy = .standard) -> HubProvider {
@@ -26,25 +29,36 @@ public struct HubProvider: Provider, LocalModelStore {
                  retry: RetryPolicy) {
         name = flavor.providerName
         self.summary = summary
-        core = HubProviderCore(flavor: flavor, downloader: HubDownloader(flavor: flavor, fetcher: fetcher, retry: retry))
+        self.flavor = flavor
+        downloader = HubDownloader(flavor: flavor, fetcher: fetcher, retry: retry)
     }
 
-    public func availability(in context: ProviderContext) async -> ProviderAvailability { core.availability(context) }
-    public func validate(_ request: DownloadRequest) throws(DownloadFailure) { try core.validate(request) }
-
-    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        try await core.downloader.download(request, context: context)
+    /// Always available: the Hub is probed by each download, not here (offline, the cache serves).
+    public func availability(in context: ProviderContext) async -> ProviderAvailability {
+        ProviderAvailability(available: true, baseURL: (try? HubSettings.endpoint(nil, context.environment))?.absoluteString)
     }
 
-    public func secrets(for request: DownloadRequest, environment: ProcessEnvironment) -> [String] {
-        core.secrets(request, environment)
+    /// Everything that can be checked without the network, so bad requests fail before queueing.
+    public func prepare(_ request: DownloadRequest, context: ProviderContext) throws(DownloadFailure) -> any DownloadPlan {
+        let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
+        if flavor == .mlx, let tag = reference.quantTag {
+            throw DownloadFailure(.invalidModel,
+                "Provider 'mlx' takes 'org/name' without a quant tag (got ':\(tag)'); GGUF quants are for provider 'huggingface'.")
+        }
+        let revision = request.revision ?? HubRevision.defaultBranch
+        try HubRevision.validate(revision)
+        if let baseURL = request.baseURL { _ = try HubSettings.endpoint(baseURL, ProcessEnvironment([:])) }
+        // The request's token and the one HF_TOKEN or the token file would supply.
+        let secrets = [request.token, HubSettings.token(request.token, context.environment)].compactMap { $0 }
+        return HubDownloadPlan(downloader: downloader, request: request, reference: reference, revision: revision,
+                               secrets: secrets)
     }
 
     /// huggingface: every repo in the cache; mlx: those mlx-lm can load (`model*.safetensors`
     /// plus `config.json`).
     public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
-        let inventory = core.inventory(query, context)
-        guard core.flavor == .mlx else { return inventory.models(provider: name) }
+        let inventory = inventory(query, context)
+        guard flavor == .mlx else { return inventory.models(provider: name) }
         let weights = HubGlob("model*.safetensors")
         return inventory.models(provider: name) { files in
             files.contains { weights.matches($0) } && files.contains("config.json")
@@ -52,46 +66,28 @@ public struct HubProvider: Provider, LocalModelStore {
     }
 
     public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
-        try core.delete(model, query, context)
-    }
-}
-
-/// What the two Hub providers share besides the downloader.
-struct HubProviderCore: Sendable {
-    let flavor: HubFlavor
-    let downloader: HubDownloader
-
-    /// Always available: the Hub is probed by each download, not here (offline, the cache serves).
-    func availability(_ context: ProviderContext) -> ProviderAvailability {
-        ProviderAvailability(available: true, baseURL: (try? HubSettings.endpoint(nil, context.environment))?.absoluteString)
-    }
-
-    /// The request's token and the one HF_TOKEN or the token file would supply.
-    func secrets(_ request: DownloadRequest, _ environment: ProcessEnvironment) -> [String] {
-        [request.token, HubSettings.token(request.token, environment)].compactMap { $0 }
-    }
-
-    /// Everything that can be checked without the network, so bad requests fail before queueing.
-    func validate(_ request: DownloadRequest) throws(DownloadFailure) {
-        let reference = try HubModelReference(parsing: request.model, provider: flavor.providerName)
-        if flavor == .mlx, let tag = reference.quantTag {
-            throw DownloadFailure(.invalidModel,
-                "Provider 'mlx' takes 'org/name' without a quant tag (got ':\(tag)'); GGUF quants are for provider 'huggingface'.")
-        }
-        if let revision = request.revision { try HubRevision.validate(revision) }
-        if let baseURL = request.baseURL { _ = try HubSettings.endpoint(baseURL, ProcessEnvironment([:])) }
-    }
-
-    func inventory(_ query: LocalModelQuery, _ context: ProviderContext) -> HubCacheInventory {
-        HubCacheInventory(cacheRoot: HubCacheLocation.hubCache(context.environment, override: query.cacheDir))
-    }
-
-    func delete(_ model: String, _ query: LocalModelQuery, _ context: ProviderContext) throws(DownloadFailure) -> DeletionResult {
         let reference = try HubModelReference(parsing: model, provider: flavor.providerName)
         guard reference.quantTag == nil else {
             throw DownloadFailure(.invalidModel,
                 "models/delete removes a whole repo from the cache: pass '\(reference.repoId)' without ':\(reference.quantTag!)'.")
         }
         return try inventory(query, context).delete(repoId: reference.repoId)
+    }
+
+    private func inventory(_ query: LocalModelQuery, _ context: ProviderContext) -> HubCacheInventory {
+        HubCacheInventory(cacheRoot: HubCacheLocation.hubCache(context.environment, override: query.cacheDir))
+    }
+}
+
+/// A Hub request with its model reference parsed and its revision checked.
+struct HubDownloadPlan: DownloadPlan {
+    let downloader: HubDownloader
+    let request: DownloadRequest
+    let reference: HubModelReference
+    let revision: String
+    let secrets: [String]
+
+    func run(_ context: DownloadContext) async throws -> DownloadResult {
+        try await downloader.download(self, context: context)
     }
 }

@@ -9,6 +9,7 @@ import Foundation
 public struct OllamaProvider: Provider, LocalModelStore {
     public let name = "ollama"
     public let summary = "Pulls through a running Ollama server (its own store, progress summed over layers)"
+    public let parameters: Set<DownloadParameter> = [.token, .baseUrl, .insecure, .stallSeconds]
 
     /// How long providers/list waits for `/api/version` before calling the server absent.
     static let probeTimeout: TimeInterval = 3
@@ -28,14 +29,9 @@ public struct OllamaProvider: Provider, LocalModelStore {
         }
     }
 
-    public func validate(_ request: DownloadRequest) throws(DownloadFailure) {
+    public func prepare(_ request: DownloadRequest, context: ProviderContext) throws(DownloadFailure) -> any DownloadPlan {
         try Self.checkName(request.model)
-    }
-
-    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        let endpoint = OllamaEndpoint.resolve(baseURL: request.baseURL, environment: context.environment)
-        let api = OllamaAPI(http: context.http, endpoint: endpoint, token: request.token)
-        return try await OllamaPull(api: api, request: request, context: context).run()
+        return OllamaPullPlan(request: request)
     }
 
     // MARK: LocalModelStore
@@ -65,5 +61,18 @@ public struct OllamaProvider: Provider, LocalModelStore {
                 "'\(model)' is not a valid Ollama model name: \(problem.description). Use [host/][namespace/]model[:tag], like llama3.2:1b or hf.co/user/repo:Q4_K_M.",
                 retryable: false)
         }
+    }
+}
+
+/// An Ollama request with a well-formed model name, pulled through the server it names.
+private struct OllamaPullPlan: DownloadPlan {
+    let request: DownloadRequest
+
+    var secrets: [String] { [request.token].compactMap { $0 } }
+
+    func run(_ context: DownloadContext) async throws -> DownloadResult {
+        let endpoint = OllamaEndpoint.resolve(baseURL: request.baseURL, environment: context.environment)
+        let api = OllamaAPI(http: context.http, endpoint: endpoint, token: request.token)
+        return try await OllamaPull(api: api, request: request, context: context).run()
     }
 }

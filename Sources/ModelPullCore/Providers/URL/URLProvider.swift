@@ -14,6 +14,8 @@ import Foundation
 public struct URLProvider: Provider {
     public let name = "url"
     public let summary = "Any http(s) file, resumable, verified with an optional SHA-256"
+    public let parameters: Set<DownloadParameter> = [.token, .cacheDir, .localDir, .connections, .sha256, .fileName,
+                                                     .stallSeconds]
     private let fetcher: @Sendable (HTTPClient) -> RangedFetcher
 
     public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) }) {
@@ -24,17 +26,20 @@ public struct URLProvider: Provider {
         ProviderAvailability(available: true)
     }
 
-    public func validate(_ request: DownloadRequest) throws(DownloadFailure) {
-        _ = try remoteURL(request)
-        _ = try fileName(for: request, url: remoteURL(request))
+    /// The URL and the file name, checked before the job is queued.
+    public func prepare(_ request: DownloadRequest, context: ProviderContext) throws(DownloadFailure) -> any DownloadPlan {
+        let url = try remoteURL(request)
+        let name = try fileName(for: request, url: url)
         if let sha = request.sha256, Digest(hex: sha)?.bytes.count != 32 {
             throw DownloadFailure(.invalidModel, "`sha256` must be 64 hexadecimal characters.")
         }
+        return URLDownloadPlan(provider: self, request: request, source: URLSource(url: url), fileName: name)
     }
 
-    public func download(_ request: DownloadRequest, context: DownloadContext) async throws -> DownloadResult {
-        let source = URLSource(url: try remoteURL(request))
-        let name = try fileName(for: request, url: source.url)
+    fileprivate func download(_ plan: URLDownloadPlan, context: DownloadContext) async throws -> DownloadResult {
+        let request = plan.request
+        let source = plan.source
+        let name = plan.fileName
         let directory = destination(for: request, environment: context.environment)
         let layout = URLDownloadLayout(directory: directory, fileName: name)
         let createdFolders = try layout.createDirectories()
@@ -211,6 +216,20 @@ public struct URLProvider: Provider {
                               files: [.init(path: layout.fileName, size: file.size, sha256: record.sha256)],
                               bytesDownloaded: 0, bytesReused: file.size,
                               message: "Already downloaded; reused \(layout.finalPath)")
+    }
+}
+
+/// A url request with its URL and file name checked.
+private struct URLDownloadPlan: DownloadPlan {
+    let provider: URLProvider
+    let request: DownloadRequest
+    let source: URLSource
+    let fileName: String
+
+    var secrets: [String] { [request.token].compactMap { $0 } }
+
+    func run(_ context: DownloadContext) async throws -> DownloadResult {
+        try await provider.download(self, context: context)
     }
 }
 
