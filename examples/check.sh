@@ -43,3 +43,45 @@ if python3 "$root/examples/python/download.py" url "$url" --sha256 "$(printf 'ab
 fi
 grep -q "integrity" "$work/bad.err" || { echo "python: error lacks the kind"; cat "$work/bad.err"; exit 1; }
 echo "error path: ok"
+
+# A missing binary is explained in one line by both examples, never a stack trace.
+for example in "python3 $root/examples/python/download.py" "node $root/examples/node/download.mjs"; do
+  if MODELPULL="$work/no-such-binary" $example url "$url" 2> "$work/missing.err" >/dev/null; then
+    echo "$example: ran without a binary"; exit 1
+  fi
+  grep -q "MODELPULL" "$work/missing.err" && ! grep -q "^    at \|Traceback" "$work/missing.err" \
+    || { echo "$example: unclear missing-binary error"; cat "$work/missing.err"; exit 1; }
+done
+echo "missing binary: ok"
+
+# Ctrl-C cancels the download and exits 130, like `modelpull pull`. The server drips its body so
+# the download is still running when the signal arrives.
+slow_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+python3 - "$slow_port" <<'PY' &
+import http.server, sys, time
+class Drip(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(64 << 20))
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b"x" * 16384)
+                time.sleep(0.05)
+        except OSError:
+            pass
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Drip).serve_forever()
+PY
+slow=$!
+trap 'kill "$server" "$slow" 2>/dev/null || true; rm -rf "$work"' EXIT
+for example in "python3 $root/examples/python/download.py" "node $root/examples/node/download.mjs"; do
+  $example url "http://127.0.0.1:$slow_port/slow.bin" --local-dir "$work/int" > "$work/int.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q '^\[downloading\]' "$work/int.out" && break; sleep 0.1; done
+  kill -INT "$pid"
+  code=0; wait "$pid" || code=$?
+  [ "$code" = 130 ] || { echo "$example: Ctrl-C exited $code, not 130"; cat "$work/int.out"; exit 1; }
+done
+echo "Ctrl-C exits 130: ok"

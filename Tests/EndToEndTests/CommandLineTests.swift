@@ -61,6 +61,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/big.bin"))
     }
 
+    /// A wish the provider cannot honour is a usage error naming the flag and the providers that
+    /// read it, before any connection: never a download that ignored it.
+    func testAnOptionTheProviderDoesNotUseIsRefusedWithItsFlag() throws {
+        let cases: [(arguments: [String], flag: String, readers: String)] = [
+            (["pull", "url", "http://127.0.0.1:9/m.bin", "--revision", "main"], "--revision", "huggingface, mlx"),
+            (["pull", "url", "http://127.0.0.1:9/m.bin", "--exclude", "*"], "--exclude", "huggingface, mlx"),
+            (["pull", "ollama", "llama3.2", "--connections", "4"], "--connections", "huggingface, mlx, url"),
+            (["pull", "huggingface", "org/name", "--file-name", "x.bin"], "--file-name", "url"),
+            (["pull", "mlx", "org/name", "--sha256", String(repeating: "a", count: 64)], "--sha256", "url"),
+        ]
+        for (arguments, flag, readers) in cases {
+            let (stdout, stderr, status) = try run(arguments)
+            XCTAssertEqual(status, 2, "\(arguments): \(stderr)")
+            XCTAssertEqual(stdout, [])
+            XCTAssertTrue(stderr.contains(flag) && stderr.contains("provider '\(arguments[1])'") && stderr.contains(readers),
+                          "\(arguments): \(stderr)")
+            XCTAssertFalse(stderr.contains("`"), "flags, not JSON field names: \(stderr)")
+        }
+    }
+
     func testSchemaPrintsTheEmbeddedOpenRPCDocument() throws {
         let (stdout, _, status) = try run(["schema"])
         XCTAssertEqual(status, 0)

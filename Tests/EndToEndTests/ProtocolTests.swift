@@ -70,6 +70,38 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: directory + "/m.bin"), Data("weights".utf8))
     }
 
+    /// A parameter the provider does not read is invalid params naming it and the providers that
+    /// do read it, before any request leaves: never a download that silently ignored the wish.
+    func testAParameterTheProviderDoesNotUseIsInvalidParams() throws {
+        let http = try LoopbackHTTPServer { _ in .text("weights") }
+        defer { http.stop() }
+        let server = try ModelPullProcess()
+        let model = http.url("/m.bin").absoluteString
+        let cases: [(provider: String, model: String, field: String, value: Any, readers: String)] = [
+            ("url", model, "exclude", ["*"], "huggingface, mlx"),
+            ("url", model, "include", ["*.gguf"], "huggingface, mlx"),
+            ("url", model, "revision", "main", "huggingface, mlx"),
+            ("url", model, "baseUrl", "http://127.0.0.1:9", "huggingface, mlx, ollama"),
+            ("url", model, "insecure", true, "ollama"),
+            ("ollama", "llama3.2", "localDir", "/tmp/x", "huggingface, mlx, url"),
+            ("huggingface", "org/name", "fileName", "x.bin", "url"),
+        ]
+        for (index, testCase) in cases.enumerated() {
+            server.request(index + 1, "models/download", ["provider": testCase.provider, "model": testCase.model,
+                                                          testCase.field: testCase.value])
+            let response = try XCTUnwrap(server.response(to: index + 1).response, "\(testCase)")
+            XCTAssertEqual(response.errorCode, -32602, "\(testCase.field): \(response.raw)")
+            XCTAssertEqual(response.errorData?["field"] as? String, "params.\(testCase.field)", response.raw)
+            XCTAssertTrue(response.raw.contains("provider '\(testCase.provider)'") && response.raw.contains(testCase.readers),
+                          response.raw)
+        }
+        XCTAssertEqual(http.requestCount, 0, "nothing was fetched")
+        // `insecure: false` is the default, not a wish: accepted for every provider.
+        let directory = makeTemporaryDirectory(name)
+        server.request(100, "models/download", ["provider": "url", "model": model, "localDir": directory, "insecure": false])
+        XCTAssertEqual(server.response(to: 100).response?.resultObject?["status"] as? String, "complete")
+    }
+
     func testGarbageWrongTypesAndUnknownMethodsGetTheRightErrorsAndServingGoesOn() throws {
         let server = try ModelPullProcess()
         let cases: [(line: String, code: Int, id: String)] = [

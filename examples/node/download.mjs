@@ -7,6 +7,8 @@
 // Copy this file into your project: built-in modules only, plus a `modelpull` binary (set
 // MODELPULL to its path, or have it on PATH). Ctrl-C cancels cleanly; the next run resumes.
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 
@@ -18,9 +20,13 @@ class ModelPullClient {
     this.progressHandlers = new Map();
     const lines = createInterface({ input: this.child.stdout, crlfDelay: Infinity });
     lines.on("line", (line) => this.#receive(JSON.parse(line)));
-    this.child.on("exit", () => {
-      for (const { reject } of this.pending.values()) reject(new Error("modelpull exited"));
-    });
+    const failAll = (error) => {
+      for (const { reject } of this.pending.values()) reject(error);
+      this.pending.clear();
+    };
+    // A binary that cannot start (removed, not executable) is an "error" event, not an exception.
+    this.child.on("error", (error) => failAll(new Error(`cannot start ${binary}: ${error.message}`)));
+    this.child.on("exit", () => failAll(new Error("modelpull exited")));
   }
 
   #receive(message) {
@@ -84,8 +90,36 @@ if (positionals.length !== 2) {
   process.exit(2);
 }
 
-const client = new ModelPullClient(process.env.MODELPULL ?? "modelpull");
-const hello = await client.request("hello", { protocolVersions: ["1.0"], client: { name: "download.mjs" } });
+// The binary: MODELPULL, else `modelpull` on PATH; said plainly when neither is there.
+function findBinary() {
+  const candidates = process.env.MODELPULL
+    ? [process.env.MODELPULL]
+    : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, "modelpull"));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+const binary = findBinary();
+if (!binary) {
+  console.error(process.env.MODELPULL
+    ? `MODELPULL is ${process.env.MODELPULL}, which is not an executable file; point it at the modelpull binary`
+    : "set MODELPULL to the modelpull binary, or put it on PATH");
+  process.exit(1);
+}
+
+const client = new ModelPullClient(binary);
+let hello;
+try {
+  hello = await client.request("hello", { protocolVersions: ["1.0"], client: { name: "download.mjs" } });
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
 console.log(`connected to ${hello.server.name} ${hello.server.version} (protocol ${hello.protocolVersion})`);
 
 const params = { provider: positionals[0], model: positionals[1] };
@@ -96,7 +130,9 @@ if (options["local-dir"]) params.localDir = options["local-dir"];
 if (options["base-url"]) params.baseUrl = options["base-url"];
 
 const downloadIds = new Set();
+let interrupted = false;
 process.on("SIGINT", () => {
+  interrupted = true;
   for (const downloadId of downloadIds) client.request("downloads/cancel", { downloadId }).catch(() => {});
 });
 
@@ -110,7 +146,8 @@ try {
     `${result.bytesDownloaded} bytes downloaded, ${result.bytesReused} reused)`);
 } catch (error) {
   console.error(`failed: ${error.message}`);
-  status = 1;
+  // 130 after Ctrl-C, as shells and `modelpull pull` report an interrupt.
+  status = interrupted && error.kind === "cancelled" ? 130 : 1;
 }
 await client.close();
 process.exit(status);

@@ -107,6 +107,8 @@ async def main():
     binary = os.environ.get("MODELPULL") or shutil.which("modelpull")
     if not binary:
         sys.exit("set MODELPULL to the modelpull binary, or put it on PATH")
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"MODELPULL is {binary}, which is not an executable file; point it at the modelpull binary")
     client = ModelPullClient(binary)
     await client.start()
     hello = await client.request("hello", {"protocolVersions": ["1.0"], "client": {"name": "example.py"}})
@@ -119,12 +121,15 @@ async def main():
             params[key] = value
 
     download_ids = set()
+    interrupted = False
 
     def on_progress(event):
         download_ids.add(event["downloadId"])
         print_progress(event)
 
     def cancel():
+        nonlocal interrupted
+        interrupted = True
         for download_id in download_ids:
             asyncio.ensure_future(client.request("downloads/cancel", {"downloadId": download_id}))
 
@@ -136,7 +141,8 @@ async def main():
         status = 0
     except ModelPullError as error:
         print(f"failed: {error}", file=sys.stderr)
-        status = 1
+        # 130 after Ctrl-C, as shells and `modelpull pull` report an interrupt.
+        status = 130 if interrupted and error.kind == "cancelled" else 1
     await client.close()
     return status
 

@@ -44,7 +44,7 @@ public actor DownloadEngine {
         }
     }
 
-    private let registry: ProviderRegistry
+    public nonisolated let registry: ProviderRegistry
     private let context: ProviderContext
     private let maxConcurrent: Int
     private let tickInterval: Duration
@@ -84,6 +84,7 @@ public actor DownloadEngine {
         }
         do {
             try request.checkParameters()
+            try registry.checkApplicable(request)
         } catch {
             throw DownloadFailure(.invalidModel, "`\(error.field)` must be \(error.expected), got \(error.received).")
         }

@@ -28,4 +28,19 @@ public struct ProviderRegistry: Sendable {
     public func names(reading parameter: DownloadParameter) -> [String] {
         providers.filter { $0.parameters.contains(parameter) }.map(\.name)
     }
+
+    /// Refuses a parameter the request's provider does not read: a wish the provider cannot
+    /// honour (`exclude` for a single url file, `revision` for an Ollama tag) is an error that
+    /// names who does read it, never silently ignored. An unknown provider passes here; the
+    /// engine refuses it by name.
+    public func checkApplicable(_ request: DownloadRequest) throws(DownloadRequest.ParameterProblem) {
+        guard let provider = provider(named: request.provider) else { return }
+        for parameter in DownloadParameter.allCases
+        where parameter.isSet(in: request) && !provider.parameters.contains(parameter) {
+            let readers = names(reading: parameter)
+            throw DownloadRequest.ParameterProblem(
+                field: parameter.rawValue, expected: "left out for provider '\(provider.name)'",
+                received: readers.isEmpty ? "a value" : "a value; only \(readers.joined(separator: ", ")) use it")
+        }
+    }
 }

@@ -5,6 +5,11 @@ import ModelPullCore
 enum DownloadMethod {
     static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
         let request = try parse(params)
+        do {
+            try server.engine.registry.checkApplicable(request)
+        } catch {
+            throw RPCError.invalidParams(error)
+        }
         let stream = ProgressStream(server: server, requestId: id)
         let subscription: DownloadEngine.Subscription
         do {
@@ -46,7 +51,7 @@ enum DownloadMethod {
         do {
             try request.checkParameters()
         } catch {
-            throw .invalidParams(field: "params.\(error.field)", expected: error.expected, received: error.received)
+            throw .invalidParams(error)
         }
         return request
     }

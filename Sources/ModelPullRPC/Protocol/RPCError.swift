@@ -46,6 +46,11 @@ public struct RPCError: Error, Sendable, Equatable {
                         data: .object(data))
     }
 
+    /// -32602 for a parameter whose value (or presence) the engine refuses.
+    public static func invalidParams(_ problem: DownloadRequest.ParameterProblem) -> RPCError {
+        invalidParams(field: "params.\(problem.field)", expected: problem.expected, received: problem.received)
+    }
+
     public static func internalError(_ reason: String) -> RPCError {
         RPCError(code: -32603, message: "Internal error: \(reason)", data: ["reason": .string(reason)])
     }

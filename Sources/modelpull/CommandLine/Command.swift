@@ -119,6 +119,7 @@ struct PullOptions {
         request.model = positional[1]
         do {
             try request.checkParameters()
+            try ProviderRegistry.builtIn.checkApplicable(request)
         } catch {
             throw UsageError("\(PullOptions.flag(for: error.field)) must be \(error.expected), got \(error.received)")
         }
