@@ -21,6 +21,12 @@ case .serve(let options):
     ServeCommand.run(options, parentAtLaunch: parentAtLaunch)
 case .pull(let options):
     PullCommand.run(options)
+case .list(let options):
+    runAsync { await ListCommand.run(options) }
+case .remove(let options):
+    runAsync { await RemoveCommand.run(options) }
+case .providers(let options):
+    runAsync { await ProvidersCommand.run(options) }
 case .schema(let path):
     if path == "--list" {
         Console.write(STDOUT_FILENO, SchemaDocuments.paths.joined(separator: "\n") + "\n")
@@ -32,6 +38,12 @@ case .schema(let path):
     }
 case .version:
     Console.write(STDOUT_FILENO, "modelpull \(ServerConfiguration.serverVersion) (protocol \(ServerConfiguration.protocolVersions.joined(separator: ", ")))\n")
-case .help:
-    Console.write(STDOUT_FILENO, Command.usage + "\n")
+case .help(let topic):
+    Console.write(STDOUT_FILENO, HelpText.text(topic) + "\n")
+}
+
+/// Runs a short command on the concurrency runtime and exits with its status.
+func runAsync(_ body: @escaping @Sendable () async -> Int32) -> Never {
+    Task { exit(await body()) }
+    dispatchMain()
 }

@@ -69,3 +69,21 @@ public protocol LocalModelStore: Sendable {
     func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel]
     func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult
 }
+
+extension ProviderRegistry {
+    /// The stores `models/list` and `models/delete` ask: the provider named, or every provider
+    /// that keeps one.
+    public func localModelStores(named name: String?) throws(DownloadFailure) -> [(name: String, store: any LocalModelStore)] {
+        guard let name else {
+            return providers.compactMap { provider in (provider as? any LocalModelStore).map { (provider.name, $0) } }
+        }
+        guard let provider = provider(named: name) else {
+            throw DownloadFailure(.unsupportedProvider, "Unknown provider '\(name)'. Use one of: \(names.joined(separator: ", ")).")
+        }
+        guard let store = provider as? any LocalModelStore else {
+            throw DownloadFailure(.unsupportedProvider,
+                "Provider '\(name)' keeps no local model list; its files are where each download put them.")
+        }
+        return [(name, store)]
+    }
+}

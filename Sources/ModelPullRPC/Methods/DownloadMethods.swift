@@ -125,13 +125,6 @@ enum ProvidersListMethod {
     static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
         try ParamsReader(params).rejectUnknownFields()
         let entries = await server.engine.providerStatus()
-        return ["providers": .array(entries.map { name, summary, availability in
-            var entry: JSONObject = ["name": .string(name), "available": .bool(availability.available),
-                                     "description": .string(summary)]
-            if let reason = availability.reason { entry["reason"] = .string(reason) }
-            if let version = availability.version { entry["version"] = .string(version) }
-            if let baseURL = availability.baseURL { entry["baseUrl"] = .string(baseURL) }
-            return .object(entry)
-        })]
+        return ["providers": .array(entries.map { WireEncoding.provider(name: $0.name, summary: $0.summary, availability: $0.availability) })]
     }
 }

@@ -10,11 +10,11 @@ enum ModelsListMethod {
         let query = LocalModelQuery(cacheDir: try reader.string("cacheDir"), baseURL: try reader.string("baseUrl"))
         try reader.rejectUnknownFields()
         let context = await server.engine.providerContext
-        let stores = try await storesToAsk(server, providerName)
+        let stores = try storesToAsk(server, providerName)
         var models: [JSONValue] = []
         for (name, store) in stores {
             do {
-                models += try await store.listLocalModels(query, context: context).map(encode)
+                models += try await store.listLocalModels(query, context: context).map(WireEncoding.localModel)
             } catch let failure as DownloadFailure {
                 // Asked for one provider: its failure is the answer. Asked for all: skip the
                 // ones that cannot answer (an Ollama server that is not running).
@@ -25,48 +25,12 @@ enum ModelsListMethod {
         return ["models": .array(models)]
     }
 
-    static func storesToAsk(_ server: RPCServer, _ name: String?) async throws -> [(String, any LocalModelStore)] {
-        let providers = await server.engine.registeredProviders
-        if let name {
-            guard let provider = providers.first(where: { $0.name == name }) else {
-                throw RPCError.application(DownloadFailure(.unsupportedProvider,
-                    "Unknown provider '\(name)'. Use one of: \(providers.map(\.name).joined(separator: ", ")).")) 
-            }
-            guard let store = provider as? any LocalModelStore else {
-                throw RPCError.application(DownloadFailure(.unsupportedProvider,
-                    "Provider '\(name)' keeps no local model list; its files are where each download put them."))
-            }
-            return [(name, store)]
+    static func storesToAsk(_ server: RPCServer, _ name: String?) throws -> [(name: String, store: any LocalModelStore)] {
+        do {
+            return try server.engine.registry.localModelStores(named: name)
+        } catch {
+            throw RPCError.application(error)
         }
-        return providers.compactMap { provider in (provider as? any LocalModelStore).map { (provider.name, $0) } }
-    }
-
-    static func encode(_ model: LocalModel) -> JSONValue {
-        var object: JSONObject = [
-            "provider": .string(model.provider),
-            "model": .string(model.model),
-        ]
-        if let path = model.path { object["path"] = .string(path) }
-        object["sizeBytes"] = .integer(model.sizeBytes)
-        object["complete"] = .bool(model.complete)
-        if let revisions = model.revisions {
-            object["revisions"] = .array(revisions.map { revision in
-                var entry: JSONObject = [:]
-                if let name = revision.revision { entry["revision"] = .string(name) }
-                entry["commit"] = .string(revision.commit)
-                entry["files"] = .integer(Int64(revision.files))
-                entry["sizeBytes"] = .integer(revision.sizeBytes)
-                return .object(entry)
-            })
-        }
-        if let digest = model.digest { object["digest"] = .string(digest) }
-        if let modified = model.modifiedAt { object["modifiedAt"] = .string(WireEncoding.iso8601(modified)) }
-        if !model.details.isEmpty {
-            var details = JSONObject()
-            for key in model.details.keys.sorted() { details[key] = WireEncoding.detail(model.details[key]!) }
-            object["details"] = .object(details)
-        }
-        return .object(object)
     }
 }
 
@@ -78,7 +42,7 @@ enum ModelsDeleteMethod {
         let model = try reader.requiredString("model")
         let query = LocalModelQuery(cacheDir: try reader.string("cacheDir"), baseURL: try reader.string("baseUrl"))
         try reader.rejectUnknownFields()
-        let (_, store) = try await ModelsListMethod.storesToAsk(server, providerName)[0]
+        let (_, store) = try ModelsListMethod.storesToAsk(server, providerName)[0]
         let context = await server.engine.providerContext
         let result: DeletionResult
         do {

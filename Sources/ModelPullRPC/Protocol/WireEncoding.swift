@@ -3,7 +3,7 @@ import ModelPullCore
 
 /// Engine values in their v1 wire shape (see schema/v1). Optional fields are omitted when
 /// unknown, never sent as null.
-enum WireEncoding {
+public enum WireEncoding {
     static func progress(_ snapshot: ProgressSnapshot, requestId: RequestID) -> JSONValue {
         var object: JSONObject = [
             "downloadId": .string(snapshot.downloadId),
@@ -25,7 +25,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func result(_ completion: DownloadCompletion, _ result: DownloadResult) -> JSONValue {
+    public static func result(_ completion: DownloadCompletion, _ result: DownloadResult) -> JSONValue {
         var object: JSONObject = [
             "downloadId": .string(completion.downloadId),
             "status": "complete",
@@ -93,5 +93,44 @@ enum WireEncoding {
     private static func rounded(_ value: Double, places: Int) -> Double {
         let scale = pow(10, Double(places))
         return (value * scale).rounded() / scale
+    }
+
+    /// One `models/list` entry.
+    public static func localModel(_ model: LocalModel) -> JSONValue {
+        var object: JSONObject = [
+            "provider": .string(model.provider),
+            "model": .string(model.model),
+        ]
+        if let path = model.path { object["path"] = .string(path) }
+        object["sizeBytes"] = .integer(model.sizeBytes)
+        object["complete"] = .bool(model.complete)
+        if let revisions = model.revisions {
+            object["revisions"] = .array(revisions.map { revision in
+                var entry: JSONObject = [:]
+                if let name = revision.revision { entry["revision"] = .string(name) }
+                entry["commit"] = .string(revision.commit)
+                entry["files"] = .integer(Int64(revision.files))
+                entry["sizeBytes"] = .integer(revision.sizeBytes)
+                return .object(entry)
+            })
+        }
+        if let digest = model.digest { object["digest"] = .string(digest) }
+        if let modified = model.modifiedAt { object["modifiedAt"] = .string(iso8601(modified)) }
+        if !model.details.isEmpty {
+            var details = JSONObject()
+            for key in model.details.keys.sorted() { details[key] = detail(model.details[key]!) }
+            object["details"] = .object(details)
+        }
+        return .object(object)
+    }
+
+    /// One `providers/list` entry.
+    public static func provider(name: String, summary: String, availability: ProviderAvailability) -> JSONValue {
+        var entry: JSONObject = ["name": .string(name), "available": .bool(availability.available),
+                                 "description": .string(summary)]
+        if let reason = availability.reason { entry["reason"] = .string(reason) }
+        if let version = availability.version { entry["version"] = .string(version) }
+        if let baseURL = availability.baseURL { entry["baseUrl"] = .string(baseURL) }
+        return .object(entry)
     }
 }

@@ -5,54 +5,42 @@ import ModelPullRPC
 enum Command {
     case serve(ServeOptions)
     case pull(PullOptions)
+    case list(ListOptions)
+    case remove(RemoveOptions)
+    case providers(ProvidersOptions)
     case schema(path: String?)
     case version
-    case help(topic: String?)
-
-    /// The help text. The providers, and which of them read each `pull` option, come from the
-    /// providers themselves.
-    static var usage: String {
-        let registry = ProviderRegistry.builtIn
-        return """
-        modelpull: downloads machine-learning models for other programs.
-
-        Usage:
-          modelpull [serve] [--framing auto|ndjson|lsp] [--max-concurrent N] [--log-level LEVEL]
-              Serve JSON-RPC 2.0 on stdin/stdout (the default). Logs go to stderr.
-          modelpull pull <provider> <model> [options]
-              Download one model with a progress bar; prints the local path on stdout.
-          modelpull schema [FILE | --list]
-              Print the OpenRPC document (or FILE from schema/v1) built into this binary.
-          modelpull --version | --help
-
-        Providers: \(registry.names.joined(separator: ", ")).
-
-        pull options:
-        \(PullFlag.help(registry))
-          --log-level LEVEL   error, warning, info, debug, trace (default warning)
-
-        Exit status: 0 done, 1 download failed, 2 usage error, 130 cancelled.
-        """
-    }
+    case help(HelpText.Topic)
 
     static func parse(_ arguments: [String]) throws -> Command {
         var cursor = ArgumentCursor(arguments)
         guard let first = cursor.next() else { return .serve(ServeOptions()) }
+        if let topic = HelpText.Topic.named(first), arguments.dropFirst().contains(where: HelpText.isHelpFlag) {
+            return .help(topic)
+        }
         switch first {
         case "--version", "-V", "version": return .version
-        case "--help", "-h", "help": return .help(topic: cursor.next())
+        case "--help", "-h", "help":
+            guard let name = cursor.next() else { return .help(.general) }
+            guard let topic = HelpText.Topic.named(name) else {
+                throw UsageError("no command '\(name)'; the commands are \(HelpText.Topic.commandNames)")
+            }
+            return .help(topic)
         case "serve": return .serve(try ServeOptions.parse(&cursor))
         case "pull": return .pull(try PullOptions.parse(&cursor))
+        case "list", "ls": return .list(try ListOptions.parse(&cursor))
+        case "rm", "remove": return .remove(try RemoveOptions.parse(&cursor))
+        case "providers": return .providers(try ProvidersOptions.parse(&cursor))
         case "schema":
             let path = cursor.next()
-            guard cursor.isAtEnd else { throw UsageError("schema takes at most one argument") }
+            guard cursor.isAtEnd else { throw UsageError("schema takes at most one argument; run `modelpull schema --help`") }
             return .schema(path: path)
         default:
             if first.hasPrefix("--") {
                 // `modelpull --framing lsp` serves, like `modelpull serve --framing lsp`.
                 return .serve(try ServeOptions.parse(&cursor, firstOption: first))
             }
-            throw UsageError("unknown command '\(first)'; run `modelpull --help`")
+            throw UsageError("unknown command '\(first)'; the commands are \(HelpText.Topic.commandNames); run `modelpull --help`")
         }
     }
 }
@@ -77,102 +65,89 @@ struct ServeOptions {
             case "--max-concurrent":
                 options.maxConcurrent = try cursor.integer(for: option, in: 1...64)
             case "--log-level":
-                options.logLevel = try parseLogLevel(try cursor.value(for: option))
+                options.logLevel = try LogLevelOption.parse(try cursor.value(for: option))
             default:
-                throw UsageError("unknown option '\(option)' for serve; run `modelpull --help`")
+                throw UsageError("unknown option '\(option)' for serve; run `modelpull serve --help`")
             }
         }
         return options
     }
 }
 
-struct PullOptions {
-    var request: DownloadRequest
-    var logLevel: LogLevel = .warning
+/// `modelpull list [provider] [--cache-dir DIR] [--base-url URL] [--json]`.
+struct ListOptions {
+    var provider: String?
+    var query = LocalModelQuery(cacheDir: nil, baseURL: nil)
+    var json = false
 
-    static func parse(_ cursor: inout ArgumentCursor) throws -> PullOptions {
+    static func parse(_ cursor: inout ArgumentCursor) throws -> ListOptions {
+        var options = ListOptions()
         var positional: [String] = []
-        var request = DownloadRequest(provider: "", model: "")
-        var logLevel = LogLevel.warning
         while let argument = cursor.next() {
             switch argument {
-            case "--revision": request.revision = try cursor.value(for: argument)
-            case "--include": request.include.append(try cursor.value(for: argument))
-            case "--exclude": request.exclude.append(try cursor.value(for: argument))
-            case "--token": request.token = try cursor.value(for: argument)
-            case "--base-url": request.baseURL = try cursor.value(for: argument)
-            case "--cache-dir": request.cacheDir = try cursor.value(for: argument)
-            case "--local-dir": request.localDir = try cursor.value(for: argument)
-            case "--sha256": request.sha256 = try cursor.value(for: argument)
-            case "--file-name": request.fileName = try cursor.value(for: argument)
-            case "--connections": request.connections = try cursor.integer(for: argument, in: 1...64)
-            case "--log-level": logLevel = try parseLogLevel(try cursor.value(for: argument))
+            case "--cache-dir": options.query.cacheDir = try cursor.value(for: argument)
+            case "--base-url": options.query.baseURL = try cursor.value(for: argument)
+            case "--json":
+                try cursor.flag(argument)
+                options.json = true
             default:
-                if argument.hasPrefix("--") { throw UsageError("unknown option '\(argument)' for pull; run `modelpull --help`") }
+                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)' for list; run `modelpull list --help`") }
+                positional.append(argument)
+            }
+        }
+        guard positional.count <= 1 else { throw UsageError("list takes at most one provider, like `modelpull list huggingface`") }
+        options.provider = positional.first
+        return options
+    }
+}
+
+/// `modelpull rm <provider> <model> [--cache-dir DIR] [--base-url URL]`.
+struct RemoveOptions {
+    var provider: String
+    var model: String
+    var query = LocalModelQuery(cacheDir: nil, baseURL: nil)
+
+    static func parse(_ cursor: inout ArgumentCursor) throws -> RemoveOptions {
+        var query = LocalModelQuery(cacheDir: nil, baseURL: nil)
+        var positional: [String] = []
+        while let argument = cursor.next() {
+            switch argument {
+            case "--cache-dir": query.cacheDir = try cursor.value(for: argument)
+            case "--base-url": query.baseURL = try cursor.value(for: argument)
+            default:
+                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)' for rm; run `modelpull rm --help`") }
                 positional.append(argument)
             }
         }
         guard positional.count == 2 else {
-            throw UsageError("pull needs a provider and a model, like `modelpull pull huggingface org/name`")
+            throw UsageError("rm needs a provider and a model, like `modelpull rm huggingface org/name`")
         }
-        request.provider = positional[0]
-        request.model = positional[1]
-        do {
-            try request.checkParameters()
-            try ProviderRegistry.builtIn.checkApplicable(request)
-        } catch {
-            throw UsageError("\(PullOptions.flag(for: error.field)) must be \(error.expected), got \(error.received)")
+        return RemoveOptions(provider: positional[0], model: positional[1], query: query)
+    }
+}
+
+/// `modelpull providers [--json]`.
+struct ProvidersOptions {
+    var json = false
+
+    static func parse(_ cursor: inout ArgumentCursor) throws -> ProvidersOptions {
+        var options = ProvidersOptions()
+        while let argument = cursor.next() {
+            guard argument == "--json" else {
+                throw UsageError("unknown argument '\(argument)' for providers; run `modelpull providers --help`")
+            }
+            try cursor.flag(argument)
+            options.json = true
         }
-        return PullOptions(request: request, logLevel: logLevel)
+        return options
     }
 }
 
-/// A `pull` option that sets a download parameter.
-struct PullFlag {
-    var flag: String
-    var value: String
-    var parameter: DownloadParameter
-    var summary: String
-
-    static let all: [PullFlag] = [
-        PullFlag(flag: "--revision", value: "R", parameter: .revision, summary: "branch, tag or commit"),
-        PullFlag(flag: "--include", value: "GLOB", parameter: .include, summary: "only files matching GLOB (repeatable)"),
-        PullFlag(flag: "--exclude", value: "GLOB", parameter: .exclude, summary: "skip files matching GLOB (repeatable)"),
-        PullFlag(flag: "--token", value: "T", parameter: .token,
-                 summary: "access token (prefer HF_TOKEN in the environment: arguments are visible to other users)"),
-        PullFlag(flag: "--base-url", value: "URL", parameter: .baseUrl, summary: "provider endpoint: an Ollama server, a Hub mirror"),
-        PullFlag(flag: "--cache-dir", value: "DIR", parameter: .cacheDir, summary: "cache to use instead of the default"),
-        PullFlag(flag: "--local-dir", value: "DIR", parameter: .localDir, summary: "plain files in DIR instead of the cache"),
-        PullFlag(flag: "--sha256", value: "HEX", parameter: .sha256, summary: "expected SHA-256"),
-        PullFlag(flag: "--file-name", value: "NAME", parameter: .fileName, summary: "file name to save as"),
-        PullFlag(flag: "--connections", value: "N", parameter: .connections, summary: "parallel connections per file"),
-    ]
-
-    /// One line per flag, naming the providers that read it unless all of them do.
-    static func help(_ registry: ProviderRegistry) -> String {
-        all.map { flag in
-            let readers = registry.names(reading: flag.parameter)
-            let scope = readers.count == registry.names.count ? "" : " (\(readers.joined(separator: ", ")))"
-            let left = "\(flag.flag) \(flag.value)"
-            return "  " + left.padding(toLength: max(18, left.count), withPad: " ", startingAt: 0) + "  " + flag.summary + scope
-        }.joined(separator: "\n")
-    }
-}
-
-extension PullOptions {
-    /// The flag that sets a request field, for errors at the command line.
-    static func flag(for field: String) -> String {
-        "--" + field.unicodeScalars.map { ("A"..."Z").contains($0) ? "-" + String($0).lowercased() : String($0) }.joined()
-    }
-}
-
-func parseLogLevel(_ text: String) throws -> LogLevel {
-    switch text.lowercased() {
-    case "error": return .error
-    case "warning", "warn": return .warning
-    case "info": return .info
-    case "debug": return .debug
-    case "trace": return .trace
-    default: throw UsageError("--log-level must be error, warning, info, debug or trace, got '\(text)'")
+enum LogLevelOption {
+    static func parse(_ text: String) throws -> LogLevel {
+        guard let level = LogLevel(name: text), level != .off else {
+            throw UsageError("--log-level must be error, warning, info, debug or trace, got '\(text)'")
+        }
+        return level
     }
 }

@@ -5,6 +5,11 @@ import ModelPullRPC
 /// `modelpull serve`: JSON-RPC on stdin/stdout until EOF, a signal, `exit`, or the parent dies.
 enum ServeCommand {
     static func run(_ options: ServeOptions, parentAtLaunch: pid_t) -> Never {
+        // A person who typed `modelpull` at a terminal would otherwise wait for nothing.
+        if isatty(STDIN_FILENO) == 1 {
+            Console.error("modelpull: speaking JSON-RPC 2.0 on stdin (one request per line); Ctrl-D ends. "
+                + "For people: `modelpull pull <provider> <model>`, `modelpull --help`.")
+        }
         let protocolFD: Int32
         do {
             protocolFD = try StdoutGuard.claimProtocolOutput()
