@@ -84,10 +84,42 @@ final class CommandLineCommandsTests: HuggingFaceTestCase {
         XCTAssertTrue(stderr.contains("--file-name") && !stderr.contains("`fileName`"), stderr)
     }
 
+    /// An HTML error page is summarised as its text, never quoted as markup.
+    func testAnHTMLErrorPageIsSummarised() throws {
+        let page = "<!DOCTYPE HTML>\n<html><head><title>Error response</title></head><body><h1>Error response</h1><p>Message: File not found.</p></body></html>"
+        let http = try LoopbackHTTPServer { _ in
+            HTTPResponse(status: 404, headers: ["Content-Type": "text/html"], body: .bytes(Data(page.utf8)))
+        }
+        defer { http.stop() }
+        let (_, stderr, status) = try run(["pull", "url", http.url("/gone.bin").absoluteString, "--local-dir", root + "/out"])
+        XCTAssertEqual(status, 1, stderr)
+        XCTAssertTrue(stderr.contains("HTTP 404") && stderr.contains("Message: File not found."), stderr)
+        XCTAssertFalse(stderr.contains("<"), stderr)
+    }
+
     /// `modelpull` typed at a terminal says what it is waiting for instead of waiting silently.
     func testServeAtATerminalSaysWhatItSpeaks() throws {
         let run = try TerminalRun(columns: 80, arguments: [], input: "\u{04}")
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertTrue(run.output.contains("JSON-RPC") && run.output.contains("modelpull --help"), run.output)
+    }
+}
+
+/// Filesystem errors name the folder the person chose and what to do, in flags at the command
+/// line, never the hidden state folder with the C library's bare words.
+final class StorageMessageTests: XCTestCase {
+    func testAReadOnlyFolderIsNamedWithWhatToDo() throws {
+        let router = Router()
+        router.file("/m.bin", StaticFile(data: TestBytes.make(count: 10_000, seed: 52)))
+        let http = try LoopbackHTTPServer(router: router)
+        defer { http.stop() }
+        let folder = try mountSmallDisk(megabytes: 1, at: makeTemporaryDirectory(name) + "/ro", readOnly: true)
+        let process = try ModelPullProcess(arguments: ["pull", "url", http.url("/m.bin").absoluteString, "--local-dir", folder],
+                                           recordTranscript: false)
+        process.closeStdin()
+        XCTAssertEqual(process.waitForExit(timeout: 30), 1)
+        let stderr = process.stderrText
+        XCTAssertTrue(stderr.contains("\(folder) is on a read-only filesystem") && stderr.contains("--local-dir"), stderr)
+        XCTAssertEqual(http.requestCount, 0, "refused before any request")
     }
 }

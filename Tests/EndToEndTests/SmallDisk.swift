@@ -4,11 +4,12 @@ import XCTest
 extension XCTestCase {
     /// Mounts a tmpfs of `megabytes` at `mountPoint` for a disk-full test and unmounts it when the
     /// test ends. Skips the test where mounting is not permitted (not root, no CAP_SYS_ADMIN).
-    func mountSmallDisk(megabytes: Int, at mountPoint: String) throws -> String {
+    /// `readOnly` mounts it read-only (EROFS for every write).
+    func mountSmallDisk(megabytes: Int, at mountPoint: String, readOnly: Bool = false) throws -> String {
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint]
+        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m" + (readOnly ? ",ro" : ""), "tmpfs", mountPoint]
         mount.standardError = FileHandle.nullDevice
         try mount.run()
         mount.waitUntilExit()

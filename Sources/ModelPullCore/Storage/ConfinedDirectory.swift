@@ -113,7 +113,10 @@ public final class ConfinedDirectory: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         } catch {
-            throw DownloadFailure(.storage, "Cannot create the folder \(root): \(error.localizedDescription)", retryable: false)
+            if let code = StorageFailure.posixCode(of: error) {
+                throw StorageFailure.from(errno: code, doing: "create the folder", path: root)
+            }
+            throw DownloadFailure(.storage, "Could not create the folder \(root): \(error.localizedDescription)", retryable: false)
         }
     }
 

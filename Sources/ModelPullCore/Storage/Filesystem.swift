@@ -12,7 +12,10 @@ enum Filesystem {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw DownloadFailure(.storage, "Cannot create the folder \(path): \(error.localizedDescription)", retryable: false)
+            if let code = StorageFailure.posixCode(of: error) {
+                throw StorageFailure.from(errno: code, doing: "create the folder", path: path)
+            }
+            throw DownloadFailure(.storage, "Could not create the folder \(path): \(error.localizedDescription)", retryable: false)
         }
     }
 

@@ -144,15 +144,51 @@ private func closeDescriptor(_ fd: Int32) { _ = Glibc.close(fd) }
 private func closeDescriptor(_ fd: Int32) { _ = Darwin.close(fd) }
 #endif
 
-/// Turns an errno into the failure a client sees: ENOSPC and EDQUOT are `disk_full`.
+/// Turns an errno into the failure a client sees, saying which folder is the problem and what
+/// to do about it: ENOSPC and EDQUOT are `disk_full`; permissions and read-only filesystems name
+/// the folder the user can act on (the one that holds `path`), never just the errno's words.
 public enum StorageFailure {
     public static func from(errno code: Int32, doing action: String, path: String) -> DownloadFailure {
         let reason = String(cString: strerror(code))
-        if code == ENOSPC || code == EDQUOT {
+        let folder = enclosingFolder(of: path)
+        switch code {
+        case ENOSPC, EDQUOT:
             return DownloadFailure(.diskFull,
                 "The disk is full: could not \(action) \(path) (\(reason)). Free some space and retry; the bytes downloaded so far are kept.",
                 retryable: false)
+        case EACCES, EPERM:
+            return DownloadFailure(.storage,
+                "Could not \(action) \(path): this user may not write in \(folder). Choose a folder you can write to (`localDir` or `cacheDir`), or change its permissions.",
+                retryable: false, details: ["folder": .string(folder)])
+        case EROFS:
+            return DownloadFailure(.storage,
+                "Could not \(action) \(path): \(folder) is on a read-only filesystem. Choose a writable folder (`localDir` or `cacheDir`).",
+                retryable: false, details: ["folder": .string(folder)])
+        default:
+            return DownloadFailure(.storage, "Could not \(action) \(path): \(reason).", retryable: false)
         }
-        return DownloadFailure(.storage, "Could not \(action) \(path): \(reason).", retryable: false)
+    }
+
+    /// The folder a person chose: the parent of `path`, above ModelPull's own hidden state
+    /// folder when `path` is inside it.
+    private static func enclosingFolder(of path: String) -> String {
+        var folder = (path as NSString).deletingLastPathComponent
+        while (folder as NSString).lastPathComponent == ".modelpull" { folder = (folder as NSString).deletingLastPathComponent }
+        return folder.isEmpty ? "/" : folder
+    }
+
+    /// The POSIX error under a Foundation file error, when there is one.
+    public static func posixCode(of error: any Error) -> Int32? {
+        let error = error as NSError
+        if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return Int32(underlying.code)
+        }
+        switch (error.domain, error.code) {
+        case (NSCocoaErrorDomain, NSFileWriteNoPermissionError): return EACCES
+        case (NSCocoaErrorDomain, NSFileWriteVolumeReadOnlyError): return EROFS
+        case (NSCocoaErrorDomain, NSFileWriteOutOfSpaceError): return ENOSPC
+        default: return nil
+        }
     }
 }

@@ -24,17 +24,8 @@ public enum HTTPFailureMapper {
         }
     }
 
-    /// A short quote of an error body: a JSON `error`/`message` field, else the first line of
-    /// text. Bounded, so a hostile server cannot flood messages.
+    /// A short plain-text quote of an error body (see `ErrorPageText`).
     public static func serverMessage(_ body: Data) -> String? {
-        guard !body.isEmpty else { return nil }
-        if let object = try? JSONSerialization.jsonObject(with: body.prefix(64 << 10)) as? [String: Any] {
-            for key in ["error", "message", "detail"] {
-                if let text = object[key] as? String { return String(text.prefix(300)) }
-            }
-        }
-        guard let text = String(data: body.prefix(300), encoding: .utf8) else { return nil }
-        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-        return line.isEmpty ? nil : line
+        ErrorPageText.summary(body)
     }
 }
