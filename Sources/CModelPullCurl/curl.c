@@ -22,7 +22,6 @@ typedef struct {
 
 static struct {
     CURLcode (*global_init)(long flags);
-    char *(*version)(void);
     void *(*easy_init)(void);
     void (*easy_cleanup)(void *);
     CURLcode (*easy_setopt)(void *, int, ...);
@@ -61,7 +60,6 @@ static void load(void) {
     }
 #define RESOLVE(field, name) *(void **)(&curl.field) = find(library, name)
     RESOLVE(global_init, "curl_global_init");
-    RESOLVE(version, "curl_version");
     RESOLVE(easy_init, "curl_easy_init");
     RESOLVE(easy_cleanup, "curl_easy_cleanup");
     RESOLVE(easy_setopt, "curl_easy_setopt");
@@ -96,7 +94,6 @@ int mp_curl_load(void) {
 }
 
 const char *mp_curl_load_error(void) { return load_error; }
-const char *mp_curl_version(void) { return loaded ? curl.version() : ""; }
 
 void *mp_curl_easy_init(void) { return curl.easy_init(); }
 void mp_curl_easy_cleanup(void *easy) { curl.easy_cleanup(easy); }

@@ -58,32 +58,6 @@ enum ProgressRules {
     }
 }
 
-/// Measures how often notifications arrived, from timestamps taken as they were read.
-struct NotificationClock {
-    private(set) var stamps: [(time: Double, status: String)] = []
-
-    mutating func record(_ message: WireMessage) {
-        guard message.method == "downloads/progress" else { return }
-        stamps.append((Date().timeIntervalSince1970, message.params?["status"] as? String ?? ""))
-    }
-
-    /// The largest number of same-status events inside any one-second window.
-    var peakPerSecond: Int {
-        var peak = 0
-        for (index, stamp) in stamps.enumerated() {
-            let window = stamps[index...].prefix { $0.time - stamp.time < 1.0 }
-            var count = 0
-            var previous = ""
-            for entry in window {
-                if entry.status == previous { count += 1 }
-                previous = entry.status
-            }
-            peak = max(peak, count)
-        }
-        return peak
-    }
-}
-
 enum Checksums {
     /// SHA-256 by the system tool, independent of the code under test.
     static func sha256(of path: String) throws -> String {

@@ -23,8 +23,6 @@ typedef size_t (*mp_curl_data_callback)(char *bytes, size_t size, size_t count, 
 /// `mp_curl_load_error` says why). Safe to call from any thread, any number of times.
 int mp_curl_load(void);
 const char *mp_curl_load_error(void);
-/// libcurl's own version line ("libcurl/7.88.1 OpenSSL/3.0.19 ..."), for logs.
-const char *mp_curl_version(void);
 
 void *mp_curl_easy_init(void);
 void mp_curl_easy_cleanup(void *easy);

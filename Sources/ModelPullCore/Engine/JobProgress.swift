@@ -41,9 +41,13 @@ public final class JobProgress: @unchecked Sendable {
     private var pending = false
     private var closed = false
     private var secrets: [String] = []
+    private let clock: @Sendable () -> Double
 
+    /// `clock` is monotonic seconds; tests pass their own to step time without sleeping.
     public init(downloadId: String, status: DownloadStatus, message: String,
-                minimumInterval: Double = 0.1, heartbeatInterval: Double = 2.0) {
+                minimumInterval: Double = 0.1, heartbeatInterval: Double = 2.0,
+                clock: @escaping @Sendable () -> Double = { monotonicSeconds() }) {
+        self.clock = clock
         self.downloadId = downloadId
         self.status = status
         self.message = message
@@ -60,7 +64,7 @@ public final class JobProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return false }
         observers[id] = observer
-        let now = monotonicSeconds()
+        let now = clock()
         let snapshot = lastEmitted ?? makeSnapshot(now: now)
         if lastEmitted == nil {
             // The first subscriber's first event counts as an emission for throttling.
@@ -77,7 +81,7 @@ public final class JobProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed, let observer = observers.removeValue(forKey: id) else { return }
         // Floored like every other event: a total that grew since must not pull percent back.
-        var snapshot = makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
+        var snapshot = makeSnapshot(now: clock(), floor: lastEmitted)
         let failure = scrub(failure)
         snapshot.status = .cancelled
         snapshot.message = failure.message
@@ -155,6 +159,12 @@ public final class JobProgress: @unchecked Sendable {
         update(forceEmit: false) { message = newMessage; pending = true }
     }
 
+    /// A message every observer must see, sent at once rather than merged into the next
+    /// report: a retry, a restart from zero, a resume the server confirmed. Rare by nature.
+    public func announce(_ newMessage: String) {
+        update(forceEmit: true) { message = newMessage }
+    }
+
     /// Declares a file and its size when known; totals are the sum of declared sizes.
     public func addFile(_ name: String, size: Int64?) {
         update(forceEmit: false) {
@@ -192,7 +202,7 @@ public final class JobProgress: @unchecked Sendable {
             if gained > 0 {
                 state.completed = completed
                 networkBytes += gained
-                speed.record(totalBytes: networkBytes, at: monotonicSeconds())
+                speed.record(totalBytes: networkBytes, at: clock())
             }
             files[id] = state
             currentFile = name
@@ -222,7 +232,7 @@ public final class JobProgress: @unchecked Sendable {
     public func tick() {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return }
-        let now = monotonicSeconds()
+        let now = clock()
         if pending || now - lastEmitTime >= heartbeatInterval {
             emit(now: now)
         }
@@ -233,7 +243,7 @@ public final class JobProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return }
         // Floored like every other event: a total that grew since must not pull percent back.
-        var snapshot = makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
+        var snapshot = makeSnapshot(now: clock(), floor: lastEmitted)
         snapshot.bytesPerSecond = nil
         snapshot.etaSeconds = nil
         switch outcome {
@@ -260,7 +270,7 @@ public final class JobProgress: @unchecked Sendable {
     public func current() -> ProgressSnapshot {
         lock.lock(); defer { lock.unlock() }
         if closed, let last = lastEmitted { return last }
-        return makeSnapshot(now: monotonicSeconds(), floor: lastEmitted)
+        return makeSnapshot(now: clock(), floor: lastEmitted)
     }
 
     public var bytesReusedSoFar: Int64 {
@@ -279,7 +289,7 @@ public final class JobProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return }
         change()
-        let now = monotonicSeconds()
+        let now = clock()
         if forceEmit || now - lastEmitTime >= minimumInterval {
             emit(now: now)
         } else {

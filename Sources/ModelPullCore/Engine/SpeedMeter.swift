@@ -35,6 +35,6 @@ struct SpeedMeter {
 }
 
 /// Monotonic seconds, unaffected by wall-clock changes.
-func monotonicSeconds() -> Double {
+public func monotonicSeconds() -> Double {
     Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
 }

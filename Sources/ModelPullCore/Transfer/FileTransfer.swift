@@ -67,7 +67,13 @@ public struct FileTransfer: Sendable {
                 // Nothing of the new answer was written; what is on disk cannot be continued.
                 try reset(job.partial)
                 job.source.validator = nil
-                if obstacle == .rangesUnsupported || attempt == 1 { break }
+                if obstacle == .rangesUnsupported {
+                    if let kept = resumed, !kept.done.isEmpty {
+                        onRetry(WholeBodyRestart.rangesIgnored.message(job.source.url.lastPathComponent))
+                    }
+                    break
+                }
+                if attempt == 1 { break }
                 onRetry("\(job.source.url.lastPathComponent) changed on the server; downloading it again from the start")
             }
         }
@@ -175,7 +181,8 @@ public struct FileTransfer: Sendable {
         onProgress(sink.length)
         let digest = try await Self.digestWhileFlushing(job.partial) { try await sink.finishDigest() }
         return Outcome(size: outcome.size, digest: digest, etag: outcome.etag,
-                       lastModified: outcome.lastModified, validator: outcome.validator, transferred: tally.total, resumed: start)
+                       lastModified: outcome.lastModified, validator: outcome.validator, transferred: tally.total,
+                       resumed: tally.restarted ? 0 : start)
     }
 }
 
@@ -186,18 +193,24 @@ final class TransferTally: @unchecked Sendable {
     private let lock = NSLock()
     private var last: Int64
     private var sum: Int64 = 0
+    private var restartedFile = false
 
     init(start: Int64) { last = start }
 
     func record(_ position: Int64) {
         lock.locked {
-            if position < last { last = 0 }
+            if position < last {
+                last = 0
+                restartedFile = true
+            }
             sum += position - last
             last = position
         }
     }
 
     var total: Int64 { lock.locked { sum } }
+    /// Whether the bytes on disk at the start were dropped (none of them was kept).
+    var restarted: Bool { lock.locked { restartedFile } }
 }
 
 /// Passes positions on at most every 256 KiB (and every restart): the progress rules need a few

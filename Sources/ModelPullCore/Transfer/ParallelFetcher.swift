@@ -265,7 +265,7 @@ private struct Worker: Sendable {
             // Only attempts that made no progress count: a link that moves is not failing.
             failures = countsProgress && cursor.position > before ? 1 : failures + 1
             guard failures < retry.maxConsecutiveFailures else {
-                throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure)
+                throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure, keptBytes: run.bytesOnDisk)
             }
             let delay = wait ?? retry.delay(forAttempt: failures)
             onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")

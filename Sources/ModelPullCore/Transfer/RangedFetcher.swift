@@ -79,7 +79,7 @@ public struct RangedFetcher: Sendable {
     /// (see `RemoteIdentityWatch`); it may throw to stop (the disk-space preflight).
     public func fetch(_ source: FetchSource, into sink: SequentialSink,
                       onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void = { _ in },
-                      onRetry: @Sendable (String) -> Void = { _ in }) async throws -> FetchOutcome {
+                      onRetry: @escaping @Sendable (String) -> Void = { _ in }) async throws -> FetchOutcome {
         var state = FetchState(total: source.expectedSize,
                                identity: RemoteIdentityWatch(validator: source.validator, onStart: onStart))
         var failures = 0
@@ -97,7 +97,7 @@ public struct RangedFetcher: Sendable {
                 try sink.restart()
                 step = .failed("the partial file was longer than the remote file")
             } else {
-                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures)
+                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures, onRestart: onRetry)
             }
             switch step {
             case .finished(let size):
@@ -108,7 +108,7 @@ public struct RangedFetcher: Sendable {
                 // Count only failures that made no progress; a transfer that moves is not failing.
                 failures = moved && sink.length > start ? 1 : failures + 1
                 guard failures < retry.maxConsecutiveFailures else {
-                    throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure)
+                    throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure, keptBytes: sink.length)
                 }
                 let delay = wait ?? retry.delay(forAttempt: failures)
                 onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
@@ -141,14 +141,17 @@ public struct RangedFetcher: Sendable {
 
     /// One request for the next range, and what it means for the loop.
     private func attempt(_ source: FetchSource, from start: Int64, into sink: SequentialSink,
-                         state: inout FetchState, failures: Int) async throws -> Step {
+                         state: inout FetchState, failures: Int,
+                         onRestart: @escaping @Sendable (String) -> Void) async throws -> Step {
         var headers = source.headers
         let end = state.total.map { min($0, start + chunkSize) - 1 } ?? (start + chunkSize - 1)
         headers["Range"] = "bytes=\(start)-\(end)"
         if start > 0, let validator = state.identity.validator { headers["If-Range"] = validator }
         let request = HTTPRequest(url: source.url, headers: headers, redirects: .follow, idleTimeout: source.idleTimeout)
+        let name = source.url.lastPathComponent
         let attempt = RangeAttempt(asked: start...end, expectedTotal: state.total,
-                                   totalIsListed: source.expectedSize != nil, sink: sink, identity: state.identity)
+                                   totalIsListed: source.expectedSize != nil, sink: sink, identity: state.identity,
+                                   onRestart: { onRestart($0.message(name)) })
         do {
             try await http.connectionBudget.acquire()
             let result: HTTPClient.StreamResult
@@ -215,13 +218,16 @@ private final class RangeAttempt: @unchecked Sendable {
     let identity: RemoteIdentityWatch
     private(set) var learnedTotal: Int64?
     private(set) var isWholeBody = false
+    /// Hears why, when a whole body is about to replace the bytes on disk.
+    private let onRestart: @Sendable (WholeBodyRestart) -> Void
     /// Where this response's body must end; nil when nothing says (a chunked whole body of a
     /// file of unknown size).
     private var promised: Int64?
     private var received: Int64 = 0
 
     init(asked: ClosedRange<Int64>, expectedTotal: Int64?, totalIsListed: Bool, sink: SequentialSink,
-         identity: RemoteIdentityWatch) {
+         identity: RemoteIdentityWatch, onRestart: @escaping @Sendable (WholeBodyRestart) -> Void) {
+        self.onRestart = onRestart
         self.asked = asked
         self.expectedTotal = expectedTotal
         self.totalIsListed = totalIsListed
@@ -249,8 +255,15 @@ private final class RangeAttempt: @unchecked Sendable {
                     "The server's file is \(length) bytes but the listing said \(expectedTotal). Retry to fetch the new revision.",
                     retryable: true)
             }
+            let validatorSent = identity.validator
             try identity.heard(head, size: length ?? expectedTotal, restartsFile: true)
-            if asked.lowerBound > 0 || sink.length > 0 { try sink.restart() }
+            if asked.lowerBound > 0 || sink.length > 0 {
+                // What is on disk is dropped: say why before the first new byte, so no one is
+                // told it was resumed.
+                let validatorNow = RangeValidator.strong(in: head)
+                onRestart(validatorSent != nil && validatorNow != nil && validatorSent != validatorNow ? .remoteChanged : .rangesIgnored)
+                try sink.restart()
+            }
             isWholeBody = true
             learnedTotal = length
             // The body may not run past the file: its Content-Length, else the listed size.
@@ -284,6 +297,23 @@ private final class RangeAttempt: @unchecked Sendable {
     /// The range answered is shorter than the one asked: the file ends there.
     var endedShort: Bool {
         lock.locked { !isWholeBody && (promised ?? 0) < Int64(asked.count) }
+    }
+}
+
+/// Why a whole body replaced the bytes kept on disk.
+enum WholeBodyRestart {
+    /// The server answered a range with the whole file: it cannot resume.
+    case rangesIgnored
+    /// The validator changed (`If-Range` failed): another version of the file.
+    case remoteChanged
+
+    func message(_ name: String) -> String {
+        switch self {
+        case .rangesIgnored:
+            return "The server does not support resuming \(name) (it answered a range request with the whole file); downloading it from the start"
+        case .remoteChanged:
+            return "\(name) changed on the server; downloading the new version from the start"
+        }
     }
 }
 

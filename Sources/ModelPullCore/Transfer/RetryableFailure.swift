@@ -47,10 +47,13 @@ enum RetryableFailure {
     }
 
     /// The failure that ends a transfer after `attempts` attempts in a row made no progress.
-    static func exhausted(_ url: URL, attempts: Int, last failure: String) -> DownloadFailure {
-        DownloadFailure(.network,
-            "Download of \(url.lastPathComponent) failed after \(attempts) attempts: \(failure). The bytes received are kept; retry to resume.",
-            details: ["url": .string(url.redactedForLogs)])
+    /// A resume is promised only when there is something to resume.
+    static func exhausted(_ url: URL, attempts: Int, last failure: String, keptBytes: Int64) -> DownloadFailure {
+        let next = keptBytes > 0
+            ? "The \(ByteFormat.string(keptBytes)) received are kept; the same request continues from there."
+            : "Nothing was received; check the address and the network, then try again."
+        return DownloadFailure(.network, "Download of \(url.lastPathComponent) failed after \(attempts) attempts: \(failure). \(next)",
+                               details: ["url": .string(url.redactedForLogs)])
     }
 }
 

@@ -124,7 +124,7 @@ struct HubFileFetcher: Sendable {
                                        connections: connections)
             do {
                 return try await transfer.run(job, onProgress: { progress.advance(file.path, completed: $0) },
-                                              onRetry: { progress.setMessage("\(file.path): \($0)") })
+                                              onRetry: { progress.announce("\(file.path): \($0)") })
             } catch let error as HTTPStatusError {
                 if error.head.url.origin == api.settings.endpoint.origin {
                     var context = api.context
@@ -134,8 +134,10 @@ struct HubFileFetcher: Sendable {
                 let expired = [401, 403, 410].contains(error.head.status)
                 let moved = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size) > before
                 guard expired, refreshes < 3, refreshes == 0 || moved else {
+                    let kept = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size)
                     throw DownloadFailure(.upstream,
-                        "The file host refused \(file.path) of '\(api.context.model)' with HTTP \(error.head.status)\(refreshes > 0 ? ", also with a fresh link from the Hub" : ""). Retry later; the bytes received are kept.",
+                        "The file host refused \(file.path) of '\(api.context.model)' with HTTP \(error.head.status)\(refreshes > 0 ? ", also with a fresh link from the Hub" : ""). Retry later"
+                            + (kept > 0 ? "; the \(ByteFormat.string(kept)) received are kept." : "."),
                         details: ["file": .string(file.path), "httpStatus": .int(Int64(error.head.status))])
                 }
                 refreshes += 1

@@ -96,6 +96,7 @@ public struct URLProvider: Provider {
         let recorder = PartialRecorder(path: layout.partialRecordPath,
                                        record: PartialRecord(url: source.display, source: source.fingerprint,
                                                              validator: resume.validator, size: resume.size))
+        let announcer = ResumeAnnouncer(kept: resumed) { progress.announce("Resuming \(name) from \(ByteFormat.string(resumed))") }
         let outcome: FileTransfer.Outcome
         do {
             outcome = try await transfer.run(job, onStart: { identity in
@@ -112,7 +113,13 @@ public struct URLProvider: Provider {
                     let finished = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size)
                     try DiskSpace.ensureRoom(for: size - finished, at: layout.directory)
                 }
-            }, onProgress: { progress.advance(name, completed: $0) }, onRetry: { progress.setMessage($0) })
+            }, onProgress: { completed in
+                progress.advance(name, completed: completed)
+                announcer.progressed(to: completed)
+            }, onRetry: { message in
+                announcer.heardRetry(message)
+                progress.announce(message)
+            })
         } catch let error as HTTPStatusError {
             throw HTTPFailureMapper.generic(error, url: source.url)
         }
@@ -257,12 +264,44 @@ private struct ResumePoint {
 
     func message(resumedBytes: Int64, name: String) -> String {
         switch reason {
-        case .resumable where resumedBytes > 0: return "Resuming \(name) from \(ByteFormat.string(resumedBytes))"
+        case .resumable where resumedBytes > 0:
+            // Not "Resuming" yet: only the server's answer says whether it can (`ResumeAnnouncer`).
+            return "Downloading \(name), asking the server to continue from \(ByteFormat.string(resumedBytes))"
         case .noValidator:
             return "Downloading \(name) from the start: the server gave no ETag or Last-Modified for the bytes kept from an earlier attempt, so they cannot be proven to belong to its current file"
         case .otherURL: return "Downloading \(name) from the start: the bytes kept under this name came from another URL"
         default: return "Downloading \(name)"
         }
+    }
+}
+
+/// Says "Resuming" once the server has shown it continues the kept bytes: the first progress
+/// past them with no restart in between. A server that answers with the whole file restarts it
+/// (`WholeBodyRestart`), and then nothing was resumed.
+private final class ResumeAnnouncer: @unchecked Sendable {
+    private let lock = NSLock()
+    private let kept: Int64
+    private let announce: @Sendable () -> Void
+    private var settled: Bool
+
+    init(kept: Int64, announce: @escaping @Sendable () -> Void) {
+        self.kept = kept
+        self.announce = announce
+        settled = kept == 0
+    }
+
+    func progressed(to completed: Int64) {
+        let due = lock.locked { () -> Bool in
+            guard !settled, completed > kept else { return false }
+            settled = true
+            return true
+        }
+        if due { announce() }
+    }
+
+    /// Any retry before the announcement may have dropped the kept bytes: say nothing then.
+    func heardRetry(_ message: String) {
+        lock.locked { settled = true }
     }
 }
 

@@ -32,7 +32,6 @@ enum CurlCode {
     static let ok: Int32 = 0
     static let unsupportedProtocol: Int32 = 1
     static let urlMalformed: Int32 = 3
-    static let writeError: Int32 = 23
     static let operationTimedOut: Int32 = 28
     static let abortedByCallback: Int32 = 42
 }

@@ -45,7 +45,4 @@ public enum TransferEngine: String, Sendable, CaseIterable {
         }
         return Choice(engine: .libcurl, note: note)
     }
-
-    /// libcurl's version line when it is loaded, for `--log-level debug`.
-    static var libcurlVersion: String { String(cString: mp_curl_version()) }
 }
