@@ -102,6 +102,22 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(server.response(to: 100).response?.resultObject?["status"] as? String, "complete")
     }
 
+    /// `"params": null` is no params (pygls sends it), and `_meta` (the envelope MCP and LSP
+    /// clients attach) is accepted on every method.
+    func testNullParamsAndMetaAreAcceptedOnEveryMethod() throws {
+        let server = try ModelPullProcess()
+        for (index, method) in ["providers/list", "downloads/list", "rpc.discover", "hello"].enumerated() {
+            server.send(#"{"jsonrpc":"2.0","id":\#(index + 1),"method":"\#(method)","params":null}"#)
+            XCTAssertNotNil(server.response(to: index + 1).response?.resultObject, method)
+            server.send(#"{"jsonrpc":"2.0","id":\#(index + 11),"method":"\#(method)","params":{"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#)
+            XCTAssertNotNil(server.response(to: index + 11).response?.resultObject, method)
+        }
+        server.send(#"{"jsonrpc":"2.0","id":30,"method":"shutdown","params":null}"#)
+        XCTAssertNotNil(server.response(to: 30).response?.result)
+        server.send(#"{"jsonrpc":"2.0","method":"exit","params":null}"#)
+        XCTAssertEqual(server.waitForExit(timeout: 5), 0)
+    }
+
     func testGarbageWrongTypesAndUnknownMethodsGetTheRightErrorsAndServingGoesOn() throws {
         let server = try ModelPullProcess()
         let cases: [(line: String, code: Int, id: String)] = [
@@ -180,20 +196,20 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(WireMessage(line: reply)?.resultObject?["protocolVersion"] as? String, "1.0")
     }
 
-    func testProvidersListMarksUnbuiltProvidersUnavailable() throws {
-        let server = try ModelPullProcess()
+    /// Hermetic: OLLAMA_HOST names a closed port, whatever runs on this machine.
+    func testProvidersListSaysWhyAProviderCannotServe() throws {
+        let closed = try LoopbackHTTPServer { _ in .notFound() }
+        let port = closed.port
+        closed.stop()
+        let server = try ModelPullProcess(environment: ["OLLAMA_HOST": "127.0.0.1:\(port)"])
         server.request(1, "providers/list")
         let providers = try XCTUnwrap(server.response(to: 1).response?.resultObject?["providers"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: providers.map { ($0["name"] as! String, $0) })
-        XCTAssertEqual(byName["url"]?["available"] as? Bool, true)
-        for name in ["huggingface", "mlx", "ollama"] where byName[name]?["available"] as? Bool == false {
-            XCTAssertNotNil(byName[name]?["reason"] as? String)
-            server.request(name, "models/download", ["provider": name, "model": "org/model"])
-            let reply = try XCTUnwrap(server.response(to: name).response)
-            // Ollama is built; unavailable here means no Ollama server answers on this machine.
-            let expected = name == "ollama" ? "provider_unavailable" : "unsupported_provider"
-            XCTAssertEqual(reply.errorData?["kind"] as? String, expected, name)
-        }
+        for name in ["huggingface", "mlx", "url"] { XCTAssertEqual(byName[name]?["available"] as? Bool, true, name) }
+        XCTAssertEqual(byName["ollama"]?["available"] as? Bool, false)
+        XCTAssertTrue((byName["ollama"]?["reason"] as? String ?? "").contains("127.0.0.1:\(port)"), "\(byName["ollama"] ?? [:])")
+        server.request(2, "models/download", ["provider": "ollama", "model": "llama3.2"])
+        XCTAssertEqual(server.response(to: 2).response?.errorData?["kind"] as? String, "provider_unavailable")
     }
 
     func testRPCDiscoverReturnsTheOpenRPCDocument() throws {

@@ -15,7 +15,7 @@ final class ProviderRegistryTests: XCTestCase {
     func testEveryDownloadParameterIsInTheSchemaAndReadBySomeProvider() throws {
         let params = try schema("methods/models.download.params.schema.json")
         let properties = try XCTUnwrap(params["properties"] as? [String: Any])
-        let declared = Set(DownloadParameter.allCases.map(\.rawValue)).union(["provider", "model"])
+        let declared = Set(DownloadParameter.allCases.map(\.rawValue)).union(["provider", "model", "_meta"])
         XCTAssertEqual(Set(properties.keys), declared)
         let registry = ProviderRegistry.builtIn
         for parameter in DownloadParameter.allCases {

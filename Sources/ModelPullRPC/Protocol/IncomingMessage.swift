@@ -44,7 +44,8 @@ enum IncomingMessage: Sendable {
             self = .invalid(id: id, error: .invalidRequest("`method` must be a string", reason: "missing_method"))
             return
         }
-        let params = object["params"]
+        // `"params": null` means no params: pygls sends it for a call without any.
+        let params = object["params"].flatMap { $0.isNull ? nil : $0 }
         if let params, params.objectValue == nil, params.arrayValue == nil {
             self = .invalid(id: id, error: .invalidRequest("`params` must be an object or an array", reason: "invalid_params_type"))
             return

@@ -97,8 +97,10 @@ struct ParamsReader {
     }
 
     /// Call after reading every field the method knows.
+    /// `_meta` is the envelope MCP and LSP clients attach to any params (progress tokens, the
+    /// protocol version): accepted on every method, read only where it means something.
     func rejectUnknownFields() throws(RPCError) {
-        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+        if let unknown = object.keys.first(where: { !known.contains($0) && $0 != "_meta" }) {
             let list = known.sorted().joined(separator: ", ")
             throw .invalidParams(field: "params.\(unknown)", expected: "one of the known fields (\(list))",
                                  received: "unknown field", reason: "unknown_field")

@@ -2490,6 +2490,10 @@ public enum EmbeddedSchema {
   "properties": {
     "downloadId": {
       "$ref": "../defs.schema.json#/$defs/DownloadId"
+    },
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
     }
   },
   "required": [
@@ -2534,7 +2538,12 @@ public enum EmbeddedSchema {
   "title": "downloads/list params",
   "description": "List download jobs the server knows about (queued, running and recently finished). params may be omitted.",
   "type": "object",
-  "properties": {},
+  "properties": {
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
+    }
+  },
   "additionalProperties": false
 }
 
@@ -2579,6 +2588,10 @@ public enum EmbeddedSchema {
     },
     "client": {
       "$ref": "../defs.schema.json#/$defs/ClientInfo"
+    },
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
     }
   },
   "additionalProperties": false
@@ -2634,6 +2647,10 @@ public enum EmbeddedSchema {
     "baseUrl": {
       "type": "string",
       "minLength": 1
+    },
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
     }
   },
   "required": [
@@ -2755,6 +2772,10 @@ public enum EmbeddedSchema {
     "insecure": {
       "type": "boolean",
       "description": "Allow plain http / skip TLS verification where supported (Ollama)."
+    },
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
     }
   },
   "required": [
@@ -2854,6 +2875,10 @@ public enum EmbeddedSchema {
       "type": "string",
       "minLength": 1,
       "description": "Ollama server to ask, in any form OLLAMA_HOST takes; default OLLAMA_HOST, else http://127.0.0.1:11434."
+    },
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
     }
   },
   "additionalProperties": false
@@ -2889,7 +2914,12 @@ public enum EmbeddedSchema {
   "title": "providers/list params",
   "description": "List providers with their live availability. params may be omitted.",
   "type": "object",
-  "properties": {},
+  "properties": {
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
+    }
+  },
   "additionalProperties": false
 }
 
@@ -2923,7 +2953,12 @@ public enum EmbeddedSchema {
   "title": "rpc.discover params",
   "description": "Return this OpenRPC document. params may be omitted.",
   "type": "object",
-  "properties": {},
+  "properties": {
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
+    }
+  },
   "additionalProperties": false
 }
 
@@ -2977,7 +3012,12 @@ public enum EmbeddedSchema {
   "title": "shutdown params",
   "description": "Cancel running downloads (partial files stay resumable), then answer null; the client then sends exit or closes stdin. params may be omitted.",
   "type": "object",
-  "properties": {},
+  "properties": {
+    "_meta": {
+      "type": "object",
+      "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
+    }
+  },
   "additionalProperties": false
 }
 
@@ -3084,6 +3124,13 @@ public enum EmbeddedSchema {
           "required": false,
           "schema": {
             "$ref": "methods/hello.params.schema.json#/properties/client"
+          }
+        },
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/hello.params.schema.json#/properties/_meta"
           }
         }
       ],
@@ -3277,6 +3324,13 @@ public enum EmbeddedSchema {
             "$ref": "methods/models.download.params.schema.json#/properties/insecure"
           },
           "description": "Allow plain http / skip TLS verification where supported (Ollama)."
+        },
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.download.params.schema.json#/properties/_meta"
+          }
         }
       ],
       "result": {
@@ -3441,7 +3495,15 @@ public enum EmbeddedSchema {
       "summary": "List download jobs the server knows about (queued, running and recently finished).",
       "description": "params may be omitted or {}.",
       "paramStructure": "by-name",
-      "params": [],
+      "params": [
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/downloads.list.params.schema.json#/properties/_meta"
+          }
+        }
+      ],
       "result": {
         "name": "result",
         "schema": {
@@ -3492,6 +3554,13 @@ public enum EmbeddedSchema {
           "required": true,
           "schema": {
             "$ref": "methods/downloads.cancel.params.schema.json#/properties/downloadId"
+          }
+        },
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/downloads.cancel.params.schema.json#/properties/_meta"
           }
         }
       ],
@@ -3555,6 +3624,13 @@ public enum EmbeddedSchema {
           "required": false,
           "schema": {
             "$ref": "methods/models.list.params.schema.json#/properties/baseUrl"
+          }
+        },
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.list.params.schema.json#/properties/_meta"
           }
         }
       ],
@@ -3661,6 +3737,13 @@ public enum EmbeddedSchema {
           "schema": {
             "$ref": "methods/models.delete.params.schema.json#/properties/baseUrl"
           }
+        },
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.delete.params.schema.json#/properties/_meta"
+          }
         }
       ],
       "result": {
@@ -3726,7 +3809,15 @@ public enum EmbeddedSchema {
       "summary": "List providers with their live availability.",
       "description": "params may be omitted or {}.",
       "paramStructure": "by-name",
-      "params": [],
+      "params": [
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/providers.list.params.schema.json#/properties/_meta"
+          }
+        }
+      ],
       "result": {
         "name": "result",
         "schema": {
@@ -3780,7 +3871,15 @@ public enum EmbeddedSchema {
       "summary": "Return this OpenRPC document.",
       "description": "The result is openrpc.json exactly as embedded in the server; its $refs are relative to https://modelpull.dev/schema/v1/openrpc.json.",
       "paramStructure": "by-name",
-      "params": [],
+      "params": [
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/rpc.discover.params.schema.json#/properties/_meta"
+          }
+        }
+      ],
       "result": {
         "name": "result",
         "schema": {
@@ -3825,7 +3924,15 @@ public enum EmbeddedSchema {
       "summary": "Cancel running downloads (partial files stay resumable), then answer null; the client then sends exit or closes stdin.",
       "description": "params may be omitted or {}.",
       "paramStructure": "by-name",
-      "params": [],
+      "params": [
+        {
+          "name": "_meta",
+          "required": false,
+          "schema": {
+            "$ref": "methods/shutdown.params.schema.json#/properties/_meta"
+          }
+        }
+      ],
       "result": {
         "name": "result",
         "schema": {
