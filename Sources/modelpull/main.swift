@@ -17,7 +17,7 @@ do {
 }
 
 switch command {
-case .serve(let options):
+case .serve(let options), .mcp(let options):
     ServeCommand.run(options, parentAtLaunch: parentAtLaunch)
 case .pull(let options):
     PullCommand.run(options)

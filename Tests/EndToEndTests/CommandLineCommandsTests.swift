@@ -18,6 +18,7 @@ final class CommandLineCommandsTests: HuggingFaceTestCase {
     func testEveryCommandHasHelp() throws {
         let pages = ["pull": "modelpull pull", "list": "modelpull list", "ls": "modelpull list", "rm": "modelpull rm",
                      "remove": "modelpull rm", "providers": "modelpull providers", "serve": "modelpull [serve]",
+                     "mcp": "modelpull mcp",
                      "schema": "modelpull schema"]
         for (command, usage) in pages {
             for arguments in [[command, "--help"], [command, "-h"], ["help", command], [command, "x", "--help"]] {
@@ -27,7 +28,7 @@ final class CommandLineCommandsTests: HuggingFaceTestCase {
             }
         }
         let general = try run(["--help"]).stdout
-        for command in ["pull", "list", "rm", "providers", "serve", "schema"] {
+        for command in ["pull", "list", "rm", "providers", "serve", "mcp", "schema"] {
             XCTAssertTrue(general.contains("modelpull \(command)") || general.contains("modelpull [\(command)]"), command)
         }
         XCTAssertEqual(try run(["help", "frobnicate"]).status, 2)
@@ -102,24 +103,5 @@ final class CommandLineCommandsTests: HuggingFaceTestCase {
         let run = try TerminalRun(columns: 80, arguments: [], input: "\u{04}")
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertTrue(run.output.contains("JSON-RPC") && run.output.contains("modelpull --help"), run.output)
-    }
-}
-
-/// Filesystem errors name the folder the person chose and what to do, in flags at the command
-/// line, never the hidden state folder with the C library's bare words.
-final class StorageMessageTests: XCTestCase {
-    func testAReadOnlyFolderIsNamedWithWhatToDo() throws {
-        let router = Router()
-        router.file("/m.bin", StaticFile(data: TestBytes.make(count: 10_000, seed: 52)))
-        let http = try LoopbackHTTPServer(router: router)
-        defer { http.stop() }
-        let folder = try mountSmallDisk(megabytes: 1, at: makeTemporaryDirectory(name) + "/ro", readOnly: true)
-        let process = try ModelPullProcess(arguments: ["pull", "url", http.url("/m.bin").absoluteString, "--local-dir", folder],
-                                           recordTranscript: false)
-        process.closeStdin()
-        XCTAssertEqual(process.waitForExit(timeout: 30), 1)
-        let stderr = process.stderrText
-        XCTAssertTrue(stderr.contains("\(folder) is on a read-only filesystem") && stderr.contains("--local-dir"), stderr)
-        XCTAssertEqual(http.requestCount, 0, "refused before any request")
     }
 }

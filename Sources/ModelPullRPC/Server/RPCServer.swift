@@ -69,7 +69,7 @@ public final class RPCServer: @unchecked Sendable {
                                                   reason: "duplicate_id"))
             return
         }
-        guard let handler = Methods.handler(for: method) else {
+        guard let handler = configuration.dialect.handler(for: method) else {
             reply(id: id, error: .methodNotFound(method))
             registry.finish(id)
             return
@@ -93,8 +93,10 @@ public final class RPCServer: @unchecked Sendable {
         case "$/cancelRequest":
             if let raw = params?["id"], let id = RequestID(raw) { cancelRequest(id) }
         case "notifications/cancelled":
-            if let raw = params?["requestId"], let id = RequestID(raw) { cancelRequest(id) }
-        case "exit":
+            guard let raw = params?["requestId"], let id = RequestID(raw) else { return }
+            if !configuration.dialect.answersCancelledRequests { registry.silence(id) }
+            cancelRequest(id)
+        case "exit" where configuration.dialect.answersCancelledRequests:
             Task { await self.end(reason: "exit notification") }
         default:
             // Unknown notifications are ignored, as JSON-RPC and LSP require.
@@ -143,11 +145,13 @@ public final class RPCServer: @unchecked Sendable {
     // MARK: Output
 
     func reply(id: RequestID?, result: JSONValue) {
+        if let id, registry.isSilenced(id) { return }
         let message: JSONObject = ["jsonrpc": "2.0", "id": id?.json ?? .null, "result": result]
         output.send(writer.encode(.object(message)), coalescingKey: nil)
     }
 
     func reply(id: RequestID?, error: RPCError) {
+        if let id, registry.isSilenced(id) { return }
         let message: JSONObject = ["jsonrpc": "2.0", "id": id?.json ?? .null, "error": error.json]
         output.send(writer.encode(.object(message)), coalescingKey: nil)
     }

@@ -9,6 +9,8 @@ final class RequestRegistry: @unchecked Sendable {
     private var reserved: Set<RequestID> = []
     private var downloads: [RequestID: DownloadEngine.Subscription] = [:]
     private var earlyCancels: Set<RequestID> = []
+    /// Requests the client cancelled under MCP's rule: they get no response.
+    private var silenced: Set<RequestID> = []
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Claims an id for a new request; false when a request with that id is still running.
@@ -30,6 +32,7 @@ final class RequestRegistry: @unchecked Sendable {
         active.removeValue(forKey: id)
         downloads.removeValue(forKey: id)
         earlyCancels.remove(id)
+        silenced.remove(id)
         let waiters = reserved.isEmpty ? idleWaiters : []
         if reserved.isEmpty { idleWaiters.removeAll() }
         lock.unlock()
@@ -50,6 +53,17 @@ final class RequestRegistry: @unchecked Sendable {
         if let subscription = downloads[id] { return subscription }
         if reserved.contains(id) { earlyCancels.insert(id) }
         return nil
+    }
+
+    /// Marks a running request as cancelled by the client, so it is not answered.
+    func silence(_ id: RequestID) {
+        lock.lock(); defer { lock.unlock() }
+        if reserved.contains(id) { silenced.insert(id) }
+    }
+
+    func isSilenced(_ id: RequestID) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return silenced.contains(id)
     }
 
     func requestIds(for downloadId: String) -> [RequestID] {

@@ -10,10 +10,34 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrent: Int
     /// How long stdin EOF or a signal waits for cancelled work to answer before exiting.
     public var shutdownGrace: Double
+    /// The protocol spoken: modelpull's own API, or MCP.
+    public var dialect: ProtocolDialect
 
-    public init(maxConcurrent: Int = 3, shutdownGrace: Double = 1.5) {
+    public init(maxConcurrent: Int = 3, shutdownGrace: Double = 1.5, dialect: ProtocolDialect = .native) {
         self.maxConcurrent = maxConcurrent
         self.shutdownGrace = shutdownGrace
+        self.dialect = dialect
+    }
+}
+
+/// The protocol a session speaks over the shared machinery (framing, the ordered writer, the
+/// request registry, cancellation, the engine): modelpull's own JSON-RPC API, or MCP's tools.
+public enum ProtocolDialect: Sendable {
+    case native
+    case mcp(MCPSession)
+
+    /// The handler for a request, after the dialect's own checks on it.
+    func handler(for method: String) -> Methods.Handler? {
+        switch self {
+        case .native: Methods.handler(for: method)
+        case .mcp(let session): session.handler(for: method)
+        }
+    }
+
+    /// MCP answers no cancelled request; JSON-RPC and LSP answer every request once.
+    var answersCancelledRequests: Bool {
+        if case .mcp = self { return false }
+        return true
     }
 }
 

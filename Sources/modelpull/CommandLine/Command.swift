@@ -4,6 +4,7 @@ import ModelPullRPC
 /// What the user asked for.
 enum Command {
     case serve(ServeOptions)
+    case mcp(ServeOptions)
     case pull(PullOptions)
     case list(ListOptions)
     case remove(RemoveOptions)
@@ -27,6 +28,7 @@ enum Command {
             }
             return .help(topic)
         case "serve": return .serve(try ServeOptions.parse(&cursor))
+        case "mcp": return .mcp(try ServeOptions.parseMCP(&cursor))
         case "pull": return .pull(try PullOptions.parse(&cursor))
         case "list", "ls": return .list(try ListOptions.parse(&cursor))
         case "rm", "remove": return .remove(try RemoveOptions.parse(&cursor))
@@ -49,6 +51,32 @@ struct ServeOptions {
     var framing: FramingChoice = .auto
     var maxConcurrent = 3
     var logLevel: LogLevel = .warning
+    var dialect: ProtocolDialect = .native
+
+    /// `modelpull mcp [--mcp-call-seconds S] [--max-concurrent N] [--log-level LEVEL]`: MCP over
+    /// stdio, which is newline-delimited JSON only.
+    static func parseMCP(_ cursor: inout ArgumentCursor) throws -> ServeOptions {
+        var options = ServeOptions(framing: .ndjson)
+        var callSeconds = 45.0
+        while let option = cursor.next() {
+            switch option {
+            case "--mcp-call-seconds":
+                let text = try cursor.value(for: option)
+                guard let seconds = Double(text), seconds.isFinite, (0.1...3600).contains(seconds) else {
+                    throw UsageError("--mcp-call-seconds must be a number of seconds from 0.1 to 3600, got '\(text)'")
+                }
+                callSeconds = seconds
+            case "--max-concurrent":
+                options.maxConcurrent = try cursor.integer(for: option, in: 1...64)
+            case "--log-level":
+                options.logLevel = try LogLevelOption.parse(try cursor.value(for: option))
+            default:
+                throw UsageError("unknown option '\(option)' for mcp; run `modelpull mcp --help`")
+            }
+        }
+        options.dialect = .mcp(MCPSession(callSeconds: callSeconds))
+        return options
+    }
 
     static func parse(_ cursor: inout ArgumentCursor, firstOption: String? = nil) throws -> ServeOptions {
         var options = ServeOptions()

@@ -4,7 +4,7 @@ import ModelPullCore
 /// them read each `pull` option, come from the providers themselves.
 enum HelpText {
     enum Topic: String, CaseIterable {
-        case general, pull, list, rm, providers, serve, schema
+        case general, pull, list, rm, providers, serve, mcp, schema
 
         /// A command's help page by the name or alias the person typed.
         static func named(_ name: String) -> Topic? {
@@ -31,6 +31,7 @@ enum HelpText {
         case .rm: remove
         case .providers: providers
         case .serve: serve
+        case .mcp: mcp
         case .schema: schema
         }
     }
@@ -55,6 +56,8 @@ enum HelpText {
               Where models come from, and whether each can serve now.
           modelpull [serve]
               Speak JSON-RPC 2.0 on stdin/stdout, for programs (the default).
+          modelpull mcp
+              Be an MCP server on stdin/stdout, for agents and editors.
           modelpull schema [FILE | --list]
               Print the protocol's OpenRPC document.
 
@@ -130,6 +133,20 @@ enum HelpText {
         \(row("--framing F", "auto (detect from the first byte), ndjson or lsp"))
         \(row("--max-concurrent N", "downloads running at once, 1 to 64 (default 3)"))
         \(row("--log-level LEVEL", "error, warning, info, debug, trace (default warning)"))
+        """
+
+    private static let mcp = """
+        Usage: modelpull mcp [--mcp-call-seconds S] [--max-concurrent N] [--log-level LEVEL]
+
+        An MCP server over stdio (newline-delimited JSON-RPC) with the tools download_model,
+        list_models, delete_model, list_providers, list_downloads and cancel_download. An MCP
+        host starts it from its config: {"command": "modelpull", "args": ["mcp"]}; hosts pass a
+        minimal environment, so put HF_TOKEN, HF_HOME or OLLAMA_HOST in that entry's "env".
+
+        Options:
+        \(row("--mcp-call-seconds S", "answer a long download_model with status \"running\" after S seconds (default 45)"))
+        \(row("--max-concurrent N", "downloads running at once, 1 to 64 (default 3)"))
+        \(row("--log-level LEVEL", "error, warning, info, debug, trace (default warning); logs go to stderr"))
         """
 
     private static let schema = """

@@ -2,12 +2,14 @@ import Foundation
 import ModelPullCore
 import ModelPullRPC
 
-/// `modelpull serve`: JSON-RPC on stdin/stdout until EOF, a signal, `exit`, or the parent dies.
+/// `modelpull serve` and `modelpull mcp`: JSON-RPC (modelpull's API, or MCP) on stdin/stdout
+/// until EOF, a signal, `exit`, or the parent dies.
 enum ServeCommand {
     static func run(_ options: ServeOptions, parentAtLaunch: pid_t) -> Never {
         // A person who typed `modelpull` at a terminal would otherwise wait for nothing.
         if isatty(STDIN_FILENO) == 1 {
-            Console.error("modelpull: speaking JSON-RPC 2.0 on stdin (one request per line); Ctrl-D ends. "
+            let speaks = if case .mcp = options.dialect { "MCP (for an agent's host)" } else { "JSON-RPC 2.0" }
+            Console.error("modelpull: speaking \(speaks) on stdin (one message per line); Ctrl-D ends. "
                 + "For people: `modelpull pull <provider> <model>`, `modelpull --help`.")
         }
         let protocolFD: Int32
@@ -18,13 +20,13 @@ enum ServeCommand {
             exit(1)
         }
         let logger = Logger(level: options.logLevel)
-        let log = LogSink { level, message in logger.log(level, message) }
+        let log = logger.sink
         let output = OutputWriter(fd: protocolFD, framing: options.framing.fixedFraming)
         let engine = DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log),
                                     maxConcurrent: options.maxConcurrent)
         let server = RPCServer(
             engine: engine, output: output,
-            configuration: ServerConfiguration(maxConcurrent: options.maxConcurrent),
+            configuration: ServerConfiguration(maxConcurrent: options.maxConcurrent, dialect: options.dialect),
             log: log,
             onExit: { code in
                 _ = output.flush(timeout: 0.4)

@@ -29,7 +29,7 @@ final class ProgressRenderer: @unchecked Sendable {
             Console.write(STDERR_FILENO, "\r\u{1B}[2K" + Self.line(snapshot, columns: columns()))
             drewLine = true
         } else {
-            let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            let now = monotonicSeconds()
             guard statusChanged || now - lastPlainLine >= 5 else { return }
             lastPlainLine = now
             Console.write(STDERR_FILENO, Self.plainLine(snapshot) + "\n")
