@@ -33,8 +33,10 @@ let package = Package(
 
         // Loopback HTTP/1.1 servers (fake Hub, fake Ollama, fault injection) and process helpers.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The loopback servers tested on their own, so a fault in the harness is not read as one in the product.
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "ModelPullCoreTests", dependencies: ["ModelPullCore", "TestSupport"]),
-        .testTarget(name: "ModelPullRPCTests", dependencies: ["ModelPullRPC"]),
+        .testTarget(name: "ModelPullRPCTests", dependencies: ["ModelPullRPC", "ModelPullCore"]),
         // Spawns the built `modelpull` binary over real pipes.
         .testTarget(name: "EndToEndTests", dependencies: ["modelpull", "TestSupport"]),
     ]

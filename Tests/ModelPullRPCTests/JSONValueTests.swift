@@ -60,45 +60,4 @@ final class JSONValueTests: XCTestCase {
         XCTAssertNotEqual(first, ["a": 2, "b": [true]])
         XCTAssertEqual(Set([JSONValue.object(first), .object(second)]).count, 1)
     }
-
-    // MARK: Codable bridge
-
-    private struct Params: Codable, Equatable {
-        var repo: String
-        var revision: String?
-        var size: Int64
-        var ratio: Double
-        var files: [String]
-        var extra: JSONValue?
-    }
-
-    func testBridgeRoundTripsCodableValuesExactly() throws {
-        let params = Params(repo: "org/model", revision: nil, size: 9_007_199_254_740_993, ratio: 0.1,
-                            files: ["a/b.bin"], extra: ["n": 1, "x": 1.5])
-        let value = try JSONValue(encoding: params)
-        XCTAssertEqual(value["size"], .integer(9_007_199_254_740_993), "integers beyond 2^53 stay exact")
-        XCTAssertEqual(value["ratio"], .double(0.1))
-        XCTAssertEqual(value["extra"]?["n"], .integer(1))
-        XCTAssertEqual(try value.decode(Params.self), params)
-        XCTAssertEqual(JSONWriter().encodeString(value["files"]!), #"["a/b.bin"]"#)
-    }
-
-    func testBridgeRefusesUnsignedBeyondInt64InsteadOfRounding() {
-        XCTAssertThrowsError(try JSONValue(encoding: [UInt64.max]))
-        XCTAssertEqual(try JSONValue(encoding: [UInt64(Int64.max)]), [.integer(.max)])
-    }
-
-    func testBridgeDecodingErrorsAreDecodingErrors() {
-        let value: JSONValue = ["repo": 5]
-        XCTAssertThrowsError(try value.decode(Params.self)) { error in
-            XCTAssertTrue(error is DecodingError, "\(error)")
-        }
-    }
-
-    func testJSONValueAsCodableField() throws {
-        let parsed = try JSONParser().parse(#"{"repo":"r","size":1,"ratio":2,"files":[],"extra":{"z":[null,true,"s",-3,0.25]}}"#)
-        let decoded = try parsed.decode(Params.self)
-        XCTAssertEqual(decoded.extra, ["z": [.null, true, "s", -3, 0.25]])
-        XCTAssertEqual(decoded.ratio, 2)
-    }
 }

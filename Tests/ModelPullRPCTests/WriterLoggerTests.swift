@@ -37,13 +37,13 @@ final class WriterLoggerTests: XCTestCase {
         let pipe = try TransportTestPipe()
         let logger = Logger(level: .debug, fd: pipe.writeFD)
         var evaluated = 0
-        logger.error("boom")
-        logger.warning("careful")
-        logger.info("hello")
-        logger.debug("details")
-        logger.trace({ evaluated += 1; return "too chatty" }())
+        logger.log(.error, "boom")
+        logger.log(.warning, "careful")
+        logger.log(.info, "hello")
+        logger.log(.debug, "details")
+        logger.log(.trace, { evaluated += 1; return "too chatty" }())
         logger.level = .error
-        logger.info("filtered after lowering the level")
+        logger.log(.info, "filtered after lowering the level")
         logger.log(.off, "never")
         XCTAssertEqual(evaluated, 0, "disabled messages are not even built")
         let lines = logLines(pipe, logger).map { parts($0) }
@@ -51,59 +51,45 @@ final class WriterLoggerTests: XCTestCase {
         XCTAssertEqual(lines.map(\.1), ["boom", "careful", "hello", "details"])
     }
 
-    func testRedactionNewlinesAndTruncation() throws {
+    func testNewlinesAndTruncation() throws {
         let pipe = try TransportTestPipe()
         let logger = Logger(level: .info, fd: pipe.writeFD, maxLineBytes: 101)
-        logger.registerSecret("hf_SECRET123")
-        logger.registerSecret("")
-        logger.info("Authorization: Bearer hf_SECRET123 for https://u:hf_SECRET123@example.com")
-        logger.info("line one\nline two\r")
-        logger.info(String(repeating: "é", count: 80))
+        logger.log(.info, "line one\nline two\r")
+        logger.log(.info, String(repeating: "é", count: 80))
         let messages = logLines(pipe, logger).map { parts($0).1 }
-        XCTAssertEqual(messages[0], "Authorization: Bearer *** for https://u:***@example.com")
-        XCTAssertEqual(messages[1], "line one\\nline two\\r")
-        XCTAssertEqual(messages[2], String(repeating: "é", count: 50) + " [... truncated, 160 bytes in all]",
+        XCTAssertEqual(messages[0], "line one\\nline two\\r")
+        XCTAssertEqual(messages[1], String(repeating: "é", count: 50) + " [... truncated, 160 bytes in all]",
                        "cut at 101 bytes would split an 'é': it backs up to 100")
-        XCTAssertEqual(messages.count, 3)
+        XCTAssertEqual(messages.count, 2)
     }
 
     func testUndrainedStderrDropsLinesInsteadOfBlocking() throws {
         let pipe = try TransportTestPipe()  // not read until the end
         let logger = Logger(level: .info, fd: pipe.writeFD, maxQueuedLines: 8)
-        let start = Date()
         let filler = String(repeating: "x", count: 1_000)
-        for index in 0..<2_000 { logger.info("\(index) \(filler)") }
-        XCTAssertLessThan(Date().timeIntervalSince(start), 2, "logging must not wait for stderr")
-        let dropped = logger.droppedLineCount
-        XCTAssertGreaterThan(dropped, 1_000)
+        // 2 MB into a 64 KiB pipe nobody reads: a logger that waited for stderr would never return.
+        let logged = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            for index in 0..<2_000 { logger.log(.info, "\(index) \(filler)") }
+            logged.signal()
+        }
+        XCTAssertEqual(logged.wait(timeout: .now() + 60), .success, "logging blocked on an undrained stderr")
 
         let lines = logLines(pipe, logger)
         let notices = lines.filter { $0.hasSuffix(" log lines dropped (stderr not drained)") }
-        let noticedDrops = notices.compactMap { parts($0).1.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
-        XCTAssertEqual(noticedDrops, dropped, "every drop is accounted for")
-        XCTAssertEqual(lines.count - notices.count, 2_000 - dropped)
+        let dropped = notices.compactMap { parts($0).1.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
+        XCTAssertGreaterThan(dropped, 1_000)
+        XCTAssertEqual(lines.count - notices.count, 2_000 - dropped, "every drop is accounted for")
         XCTAssertEqual(lines.last, notices.last)
     }
 
-    func testDisabledLoggerAndCoreSink() throws {
-        XCTAssertFalse(Logger.disabled().isEnabled(.error))
+    func testTheCoreSinkLogsAtTheLoggersLevel() throws {
         let pipe = try TransportTestPipe()
         let logger = Logger(level: .info, fd: pipe.writeFD)
-        logger.registerSecret("tok_123456")
         let sink = logger.sink
-        sink(.info, "engine says tok_123456")
+        sink(.info, "engine says hello")
         sink(.debug, "filtered")
-        XCTAssertEqual(logLines(pipe, logger).map { parts($0).1 }, ["engine says ***"])
-    }
-
-    func testRedactorMasksLongestSecretsFirst() {
-        let redactor = SecretRedactor()
-        redactor.register("abc")
-        redactor.register("abcdef")
-        redactor.register("abc")
-        XCTAssertEqual(redactor.redact("x abcdef y abc z"), "x *** y *** z")
-        redactor.unregister("abc")
-        XCTAssertEqual(redactor.redact("abcdef abc"), "*** abc")
+        XCTAssertEqual(logLines(pipe, logger).map { parts($0).1 }, ["engine says hello"])
     }
 
     func testStdoutGuardKeepsProtocolAndRedirectsStrayOutput() throws {

@@ -26,9 +26,8 @@ extension LogLevel {
 /// Line-oriented logger to stderr (or any descriptor) that never blocks its callers.
 ///
 /// Lines look like `2025-01-02T03:04:05.678Z WARN  message`, one per entry: newlines inside a
-/// message are written as `\n`, and a message longer than `maxLineBytes` is cut. Every message
-/// goes through the `redactor` before it is queued, so registered secrets never reach the
-/// queue or the log.
+/// message are written as `\n`, and a message longer than `maxLineBytes` is cut. Secrets never
+/// reach it: jobs scrub what they report (`JobProgress`), and nothing logs a request's token.
 ///
 /// A dedicated thread writes queued lines. If stderr is not drained (a parent that never reads
 /// it), the queue fills to `maxQueuedLines` and further lines are dropped and counted; a
@@ -37,17 +36,14 @@ public final class Logger: Sendable {
     public static let defaultMaxQueuedLines = 1024
     public static let defaultMaxLineBytes = 16 * 1024
 
-    public let redactor: SecretRedactor
     private let core: LoggerCore
 
     public init(
         level: LogLevel = .info,
         fd: Int32 = STDERR_FILENO,
         maxQueuedLines: Int = Logger.defaultMaxQueuedLines,
-        maxLineBytes: Int = Logger.defaultMaxLineBytes,
-        redactor: SecretRedactor = SecretRedactor()
+        maxLineBytes: Int = Logger.defaultMaxLineBytes
     ) {
-        self.redactor = redactor
         core = LoggerCore(fd: fd, level: level, maxQueuedLines: max(1, maxQueuedLines), maxLineBytes: max(64, maxLineBytes))
     }
 
@@ -55,38 +51,17 @@ public final class Logger: Sendable {
         core.close()
     }
 
-    /// A logger that emits nothing (and starts no thread).
-    public static func disabled() -> Logger { Logger(level: .off) }
-
     /// The threshold; may be changed at any time (e.g. by a `setLogLevel` request).
     public var level: LogLevel {
         get { core.withLock { $0.level } }
         set { core.withLock { $0.level = newValue } }
     }
 
-    /// Lines dropped so far because the queue was full.
-    public var droppedLineCount: Int { core.withLock { $0.droppedTotal } }
-
-    public func isEnabled(_ level: LogLevel) -> Bool {
-        level != .off && level <= self.level
-    }
-
-    /// Masks `secret` in every later log line.
-    public func registerSecret(_ secret: String) {
-        redactor.register(secret)
-    }
-
     /// Logs `message` (evaluated only when `level` is enabled).
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
-        guard isEnabled(level) else { return }
-        core.enqueue(formatLine(level: level, message: redactor.redact(message())))
+        guard level != .off, level <= self.level else { return }
+        core.enqueue(formatLine(level: level, message: message()))
     }
-
-    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
-    public func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
-    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
-    public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
-    public func trace(_ message: @autoclosure () -> String) { log(.trace, message()) }
 
     /// Waits until queued lines are written (or the descriptor failed). False on timeout.
     @discardableResult
@@ -151,7 +126,6 @@ fileprivate struct LoggerState {
     var level: LogLevel
     var lines: [[UInt8]] = []
     var droppedSinceLastWrite = 0
-    var droppedTotal = 0
     var isWriting = false
     var isClosed = false
     var isBroken = false
@@ -186,7 +160,6 @@ private final class LoggerCore: @unchecked Sendable {
             guard !state.isClosed, !state.isBroken else { return false }
             guard state.lines.count < maxQueuedLines else {
                 state.droppedSinceLastWrite += 1
-                state.droppedTotal += 1
                 return false
             }
             state.lines.append(line)
