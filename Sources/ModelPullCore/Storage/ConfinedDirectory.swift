@@ -110,14 +110,7 @@ public final class ConfinedDirectory: @unchecked Sendable {
 
     /// The root is the user's choice: made with its parents, and followed if it is a link.
     private static func createRoot(_ root: String) throws(DownloadFailure) {
-        do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        } catch {
-            if let code = StorageFailure.posixCode(of: error) {
-                throw StorageFailure.from(errno: code, doing: "create the folder", path: root)
-            }
-            throw DownloadFailure(.storage, "Could not create the folder \(root): \(error.localizedDescription)", retryable: false)
-        }
+        try Filesystem.createDirectory(root)
     }
 
     func child(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }

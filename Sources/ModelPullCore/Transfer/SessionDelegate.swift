@@ -7,7 +7,6 @@ import FoundationNetworking
 final class TaskState: @unchecked Sendable {
     private let lock = NSLock()
     let request: HTTPRequest
-    private let errorBodyLimit: Int
     private let onHead: @Sendable (HTTPResponseHead) throws -> Void
     private let onData: @Sendable (Data) throws -> Void
     /// File bodies only: the head deadline and the throughput floor.
@@ -18,21 +17,17 @@ final class TaskState: @unchecked Sendable {
     /// it started and URLSession reported it at once); handed over in `setContinuation`.
     private var earlyResult: Result<HTTPClient.StreamResult, any Error>?
     private var head: HTTPResponseHead?
-    private var errorBody = Data()
-    /// The error body reached its limit and the rest was refused: the head and those first
-    /// bytes are the response (an error page that never ends must not keep the request open).
-    private var errorBodyCut = false
+    private var errorPage: ErrorPageCapture
     private var failure: (any Error)?
     private var cancelled = false
-    private(set) var redirectCount = 0
-    /// Once a redirect leaves the original origin, the token stays behind for good.
-    private var authorizationDropped = false
+    private var redirects: RedirectChain
 
     init(request: HTTPRequest, errorBodyLimit: Int, watch: FileBodyWatch? = nil,
          onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
          onData: @escaping @Sendable (Data) throws -> Void) {
         self.request = request
-        self.errorBodyLimit = errorBodyLimit
+        errorPage = ErrorPageCapture(limit: errorBodyLimit)
+        redirects = RedirectChain(request)
         self.watch = watch
         self.onHead = onHead
         self.onData = onData
@@ -126,10 +121,8 @@ final class TaskState: @unchecked Sendable {
             return false
         }
         if let head, !head.isSuccess {
-            if errorBody.count < errorBodyLimit { errorBody.append(data.prefix(errorBodyLimit - errorBody.count)) }
             // Enough to quote: stop reading (returning false cancels the transfer).
-            if errorBody.count >= errorBodyLimit { errorBodyCut = true }
-            let wantsMore = !errorBodyCut
+            let wantsMore = data.withUnsafeBytes { errorPage.append($0) }
             lock.unlock()
             return wantsMore
         }
@@ -143,35 +136,27 @@ final class TaskState: @unchecked Sendable {
         }
     }
 
-    /// Decides a redirect: nil stops the chain and the 3xx becomes the response.
+    /// Decides a redirect by `RedirectChain`: nil stops the chain and the 3xx becomes the response.
     func redirect(from response: HTTPURLResponse, to proposed: URLRequest) -> URLRequest? {
         lock.lock(); defer { lock.unlock() }
-        redirectCount += 1
-        guard redirectCount <= 10 else {
-            failure = failure ?? TransferError.tooManyRedirects(redirectCount)
+        guard let target = proposed.url, redirects.follows(target) else { return nil }
+        do {
+            try redirects.hop(to: target)
+        } catch {
+            failure = failure ?? error
             return nil
         }
-        guard let target = proposed.url else { return nil }
-        let sameOrigin = target.origin == request.url.origin
-        switch request.redirects {
-        case .never:
-            return nil
-        case .stopAtCrossOrigin where !sameOrigin:
-            return nil
-        case .follow, .stopAtCrossOrigin:
-            var next = proposed
-            if !sameOrigin || authorizationDropped {
-                authorizationDropped = true
-                next.setValue(nil, forHTTPHeaderField: "Authorization")
-            } else if let token = request.headers.first(where: { $0.key.lowercased() == "authorization" }) {
-                // Some URLSession versions drop custom headers on redirect; same origin keeps it.
-                next.setValue(token.value, forHTTPHeaderField: "Authorization")
-            }
-            // A redirected POST must not turn into a body-less GET to a third party.
-            if request.method == "HEAD" { next.httpMethod = "HEAD" }
-            watch?.armHeadDeadline()
-            return next
+        var next = proposed
+        if redirects.authorizationDropped {
+            next.setValue(nil, forHTTPHeaderField: "Authorization")
+        } else if let token = request.headers.first(where: { $0.key.lowercased() == "authorization" }) {
+            // Some URLSession versions drop custom headers on redirect; same origin keeps it.
+            next.setValue(token.value, forHTTPHeaderField: "Authorization")
         }
+        // A redirected HEAD stays a HEAD (URLSession would turn it into a GET).
+        if request.method == "HEAD" { next.httpMethod = "HEAD" }
+        watch?.armHeadDeadline()
+        return next
     }
 
     func fail(_ error: any Error) {
@@ -184,19 +169,9 @@ final class TaskState: @unchecked Sendable {
         lock.lock()
         let continuation = self.continuation
         self.continuation = nil
-        let result: Result<HTTPClient.StreamResult, any Error>
-        if let failure {
-            result = .failure(failure)
-        } else if cancelled {
-            result = .failure(CancellationError())
-        } else if errorBodyCut, let head {
-            result = .success(.init(head: head, errorBody: errorBody))
-        } else if let transportError {
-            result = .failure(Self.classify(transportError, idleTimeout: request.idleTimeout))
-        } else if let head {
-            result = .success(.init(head: head, errorBody: head.isSuccess ? nil : errorBody))
-        } else {
-            result = .failure(TransferError.network("the server closed the connection without a response"))
+        let idleTimeout = request.idleTimeout
+        let result = ExchangeEnding.decide(failure: failure, cancelled: cancelled, head: head, errorPage: errorPage) {
+            transportError.map { Self.classify($0, idleTimeout: idleTimeout) }
         }
         if continuation == nil { earlyResult = result }
         lock.unlock()

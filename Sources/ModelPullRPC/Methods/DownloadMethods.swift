@@ -4,12 +4,7 @@ import ModelPullCore
 /// the answer comes when the job ends, after its terminal notification.
 enum DownloadMethod {
     static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        let request = try parse(params)
-        do {
-            try server.engine.registry.checkApplicable(request)
-        } catch {
-            throw RPCError.invalidParams(error)
-        }
+        let request = try parse(params, for: server.engine.registry)
         let stream = ProgressStream(server: server, requestId: id)
         let subscription: DownloadEngine.Subscription
         do {
@@ -30,7 +25,9 @@ enum DownloadMethod {
         }
     }
 
-    static func parse(_ params: JSONValue?) throws(RPCError) -> DownloadRequest {
+    /// The request, checked for types, values, and parameters its provider reads; every problem
+    /// is -32602 naming the field. Shared with MCP's `download_model`.
+    static func parse(_ params: JSONValue?, for registry: ProviderRegistry) throws(RPCError) -> DownloadRequest {
         var reader = try ParamsReader(params)
         let provider = try reader.requiredString("provider")
         let model = try reader.requiredString("model")
@@ -50,6 +47,7 @@ enum DownloadMethod {
         try reader.rejectUnknownFields()
         do {
             try request.checkParameters()
+            try registry.checkApplicable(request)
         } catch {
             throw .invalidParams(error)
         }

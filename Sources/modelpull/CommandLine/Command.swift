@@ -112,9 +112,8 @@ struct ListOptions {
         var options = ListOptions()
         var positional: [String] = []
         while let argument = cursor.next() {
+            if try options.query.parseOption(argument, &cursor) { continue }
             switch argument {
-            case "--cache-dir": options.query.cacheDir = try cursor.value(for: argument)
-            case "--base-url": options.query.baseURL = try cursor.value(for: argument)
             case "--json":
                 try cursor.flag(argument)
                 options.json = true
@@ -139,13 +138,9 @@ struct RemoveOptions {
         var query = LocalModelQuery(cacheDir: nil, baseURL: nil)
         var positional: [String] = []
         while let argument = cursor.next() {
-            switch argument {
-            case "--cache-dir": query.cacheDir = try cursor.value(for: argument)
-            case "--base-url": query.baseURL = try cursor.value(for: argument)
-            default:
-                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)' for rm; run `modelpull rm --help`") }
-                positional.append(argument)
-            }
+            if try query.parseOption(argument, &cursor) { continue }
+            if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)' for rm; run `modelpull rm --help`") }
+            positional.append(argument)
         }
         guard positional.count == 2 else {
             throw UsageError("rm needs a provider and a model, like `modelpull rm huggingface org/name`")
@@ -168,6 +163,18 @@ struct ProvidersOptions {
             options.json = true
         }
         return options
+    }
+}
+
+extension LocalModelQuery {
+    /// `--cache-dir DIR` and `--base-url URL`, where `list` and `rm` look; false for anything else.
+    mutating func parseOption(_ argument: String, _ cursor: inout ArgumentCursor) throws -> Bool {
+        switch argument {
+        case "--cache-dir": cacheDir = try cursor.value(for: argument)
+        case "--base-url": baseURL = try cursor.value(for: argument)
+        default: return false
+        }
+        return true
     }
 }
 

@@ -1,13 +1,11 @@
 import Foundation
 
 /// File bodies over libcurl (see `TransferEngine`): the same contract as `HTTPClient.stream`,
-/// with the redirect policy applied here, hop by hop, exactly as `TaskState` applies it for
-/// URLSession: at most ten hops, `Authorization` dropped for good at the first cross-origin one.
+/// with `RedirectChain` applied here, hop by hop, exactly as `TaskState` applies it for
+/// URLSession.
 struct CurlBodyTransport: Sendable {
     let loop: CurlEventLoop
     let userAgent: String
-
-    static let maximumRedirects = 10
 
     func stream(_ request: HTTPRequest, errorBodyLimit: Int,
                 onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
@@ -17,21 +15,15 @@ struct CurlBodyTransport: Sendable {
         headers["User-Agent"] = userAgent
         // Identity, so Content-Length and ranges count the bytes we store.
         headers["Accept-Encoding"] = "identity"
-        var hops = 0
+        var chain = RedirectChain(request)
         while true {
             guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
                 throw TransferError.unsupportedURL(url.redactedForLogs)
             }
-            let policy = request.redirects
-            let origin = request.url.origin
             let current = url
+            let rules = chain
             let follows: @Sendable (HTTPResponseHead) -> Bool = { head in
-                guard let next = Self.location(of: head, from: current) else { return false }
-                switch policy {
-                case .never: return false
-                case .stopAtCrossOrigin: return next.origin == origin
-                case .follow: return true
-                }
+                Self.location(of: head, from: current).map(rules.follows) ?? false
             }
             guard let exchange = CurlExchange(url: url, headers: headers, idleTimeout: request.idleTimeout,
                                               headDeadline: FileBodyHead.deadline(for: request),
@@ -43,10 +35,9 @@ struct CurlBodyTransport: Sendable {
             guard outcome.isRedirect, let next = Self.location(of: outcome.head, from: url) else {
                 return HTTPClient.StreamResult(head: outcome.head, errorBody: outcome.errorBody)
             }
-            hops += 1
-            guard hops <= Self.maximumRedirects else { throw TransferError.tooManyRedirects(hops) }
+            try chain.hop(to: next)
             // Removed, not restored: once the chain leaves the origin, the token stays behind.
-            if next.origin != origin { headers = headers.filter { $0.key.lowercased() != "authorization" } }
+            if chain.authorizationDropped { headers = headers.filter { $0.key.lowercased() != "authorization" } }
             url = next
         }
     }

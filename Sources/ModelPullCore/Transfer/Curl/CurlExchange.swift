@@ -28,7 +28,6 @@ final class CurlExchange: @unchecked Sendable {
     let headDeadline: TimeInterval
     private var headerList: UnsafeMutableRawPointer?
     private let errorMessage: UnsafeMutablePointer<CChar>
-    private let errorBodyLimit: Int
     private let follows: @Sendable (HTTPResponseHead) -> Bool
     private let onHead: @Sendable (HTTPResponseHead) throws -> Void
     private let onData: @Sendable (Data) throws -> Void
@@ -46,8 +45,7 @@ final class CurlExchange: @unchecked Sendable {
     private var fields: [String: String] = [:]
     private var head: HTTPResponseHead?
     private var route = BodyRoute.deliver
-    private var errorBody = Data()
-    private var errorBodyCut = false
+    private var errorPage: ErrorPageCapture
     private var failure: (any Error)?
 
     // Shared state.
@@ -66,7 +64,7 @@ final class CurlExchange: @unchecked Sendable {
         self.idleTimeout = idleTimeout
         self.headDeadline = headDeadline
         floor = ThroughputFloor(window: idleTimeout)
-        self.errorBodyLimit = errorBodyLimit
+        errorPage = ErrorPageCapture(limit: errorBodyLimit)
         self.follows = follows
         self.onHead = onHead
         self.onData = onData
@@ -176,11 +174,8 @@ final class CurlExchange: @unchecked Sendable {
         case .discardRedirect:
             return count
         case .keepErrorPage:
-            let room = errorBodyLimit - errorBody.count
-            errorBody.append(UnsafeRawBufferPointer(start: bytes, count: min(room, count)).bindMemory(to: UInt8.self))
             // Enough to quote: stop reading (an error page that never ends must not hold us).
-            if errorBody.count >= errorBodyLimit { errorBodyCut = true; return 0 }
-            return count
+            return errorPage.append(UnsafeRawBufferPointer(start: bytes, count: count)) ? count : 0
         case .deliver:
             do {
                 // No copy: the consumer writes these bytes before returning (see `streamBody`).
@@ -211,23 +206,9 @@ final class CurlExchange: @unchecked Sendable {
     /// Ends the exchange with libcurl's result code, or with `override` (cancelled, stalled).
     func finish(code: Int32, override: (any Error)? = nil) {
         if override == nil, code == CurlCode.ok, head == nil, status > 0 { _ = completeHead() }
-        let result: Result<Outcome, any Error>
-        if let failure {
-            result = .failure(failure)
-        } else if let override {
-            result = .failure(override)
-        } else if isCancelled {
-            result = .failure(CancellationError())
-        } else if errorBodyCut, let head {
-            result = .success(Outcome(head: head, errorBody: errorBody, isRedirect: false))
-        } else if code != CurlCode.ok {
-            result = .failure(transportError(code))
-        } else if let head {
-            result = .success(Outcome(head: head, errorBody: head.isSuccess ? nil : errorBody,
-                                      isRedirect: route == .discardRedirect))
-        } else {
-            result = .failure(TransferError.network("the server closed the connection without a response"))
-        }
+        let result = ExchangeEnding.decide(failure: failure ?? override, cancelled: isCancelled, head: head, errorPage: errorPage) {
+            code == CurlCode.ok ? nil : transportError(code)
+        }.map { Outcome(head: $0.head, errorBody: $0.errorBody, isRedirect: route == .discardRedirect && !errorPage.isCut) }
         let continuation = lock.locked { () -> CheckedContinuation<Outcome, any Error>? in
             defer { self.continuation = nil }
             return self.continuation
