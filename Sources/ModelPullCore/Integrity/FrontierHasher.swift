@@ -2,7 +2,7 @@ import Foundation
 
 /// Hashes a file that is being written out of order: it follows the contiguous finished prefix
 /// as it grows, reading the bytes back (from the page cache: they were just written) on a
-/// low-priority lane of its own, so it uses the CPU the transfer leaves idle and, by the time the
+/// low-priority thread of its own, so it uses the CPU the transfer leaves idle and, by the time the
 /// last range lands, little or nothing is left to hash. What is left is hashed at normal
 /// priority: the user is waiting for it then.
 ///
@@ -10,13 +10,13 @@ import Foundation
 /// arrives would need a tree hash the Hub does not publish.
 final class FrontierHasher: @unchecked Sendable {
     private let file: PartialFile
-    private let lane = BackgroundLane(name: "modelpull.hash")
+    private let thread = LowPriorityThread(name: "modelpull.hash")
     private let lock = NSLock()
     private var frontier: Int64 = 0
     private var draining = false
-    /// Set by `finish` or `stop`: the lane hashes no further.
+    /// Set by `finish` or `stop`: the thread hashes no further.
     private var stopped = false
-    /// Touched by one thread at a time: the lane's, then (after `lane.drained()`) the one that
+    /// Touched by one thread at a time: the hashing thread, then (after `thread.drained()`) the one that
     /// finishes.
     private var hasher: any IncrementalHasher
     private var hashed: Int64 = 0
@@ -37,10 +37,10 @@ final class FrontierHasher: @unchecked Sendable {
         let start = !draining
         draining = true
         lock.unlock()
-        if start { lane.async { [self] in drain() } }
+        if start { thread.async { [self] in drain() } }
     }
 
-    deinit { lane.close() }
+    deinit { thread.close() }
 
     /// Hashes whatever of the first `size` bytes is left and returns the digest. Call once every
     /// byte is on disk.
@@ -55,19 +55,19 @@ final class FrontierHasher: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Gives up without waiting (the file is being truncated to start over): the lane stops at
+    /// Gives up without waiting (the file is being truncated to start over): the thread stops at
     /// its next chunk and its digest is never used.
     func abandon() {
         lock.locked { stopped = true }
-        lane.close()
+        thread.close()
     }
 
-    /// Stops the lane's hashing (at the next chunk) and waits until it no longer reads the
+    /// Stops the thread's hashing (at the next chunk) and waits until it no longer reads the
     /// file, so the caller may close it or finish the digest.
     func stop() async {
         lock.locked { stopped = true }
-        await lane.drained()
-        lane.close()
+        await thread.drained()
+        thread.close()
     }
 
     private func drain() {

@@ -34,3 +34,14 @@ extension DownloadRequest {
             .flatMap(\.credentialParts)
     }
 }
+
+extension URL {
+    /// The URL without its query (signed CDN URLs carry credentials there) for messages and logs.
+    public var redactedForLogs: String {
+        guard var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else { return lastPathComponent }
+        components.query = nil
+        components.user = nil
+        components.password = nil
+        return components.string ?? lastPathComponent
+    }
+}

@@ -6,16 +6,16 @@ import Foundation
 /// - a file larger than one piece (or of unknown size) is fetched in parallel ranges
 ///   (`ParallelFetcher`), hashed by a `FrontierHasher` that follows the finished prefix;
 /// - a small file, a server without ranges, or a single connection is fetched in order
-///   (`RangedFetcher`) and hashed as the bytes arrive (`FileSink`).
+///   (`SequentialFetcher`) and hashed as the bytes arrive (`FileSink`).
 ///
 /// It never decides whether the bytes are right: callers compare the digest with what they
 /// expect, and install or discard the partial file.
 public struct FileTransfer: Sendable {
     public let http: HTTPClient
-    public let sequential: RangedFetcher
+    public let sequential: SequentialFetcher
     public let tuning: TransferTuning
 
-    public init(http: HTTPClient, sequential: RangedFetcher, tuning: TransferTuning = .standard) {
+    public init(http: HTTPClient, sequential: SequentialFetcher, tuning: TransferTuning = .standard) {
         self.http = http
         self.sequential = sequential
         self.tuning = tuning

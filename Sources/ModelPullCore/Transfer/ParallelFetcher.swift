@@ -256,16 +256,16 @@ private struct Worker: Sendable {
                         throw HTTPStatusError(head: head, body: body)
                     }
                     failure = "the server answered HTTP \(head.status)"
-                    wait = try RetryableFailure.serverDelay(head, policy: retry)
+                    wait = try FailedAttempt.serverDelay(head, policy: retry)
                 }
             } catch let error as TransferError {
-                failure = try RetryableFailure.describe(error, url: source.url)
-                countsProgress = !RetryableFailure.isTooSlow(error)
+                failure = try FailedAttempt.describe(error, url: source.url)
+                countsProgress = !FailedAttempt.isTooSlow(error)
             }
             // Only attempts that made no progress count: a link that moves is not failing.
             failures = countsProgress && cursor.position > before ? 1 : failures + 1
             guard failures < retry.maxConsecutiveFailures else {
-                throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure, keptBytes: run.bytesOnDisk)
+                throw FailedAttempt.exhausted(source.url, attempts: failures, last: failure, keptBytes: run.bytesOnDisk)
             }
             let delay = wait ?? retry.delay(forAttempt: failures)
             onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")

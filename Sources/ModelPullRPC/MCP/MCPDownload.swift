@@ -7,7 +7,7 @@ import ModelPullCore
 enum MCPDownload {
     static func run(_ server: RPCServer, _ id: RequestID, _ arguments: JSONValue?, progressToken: JSONValue?) async throws -> JSONValue {
         guard case .mcp(let session) = server.configuration.dialect else { throw RPCError.methodNotFound("tools/call") }
-        let request = try DownloadMethod.parse(arguments, for: server.engine.registry)
+        let request = try ModelsDownloadMethod.parse(arguments, for: server.engine.registry)
         let reporter = MCPProgressReporter(server: server, token: progressToken)
         let subscription: DownloadEngine.Subscription
         do {

@@ -62,21 +62,3 @@ enum HelloMethod {
         return [name, object["version"]?.stringValue].compactMap { $0 }.joined(separator: " ")
     }
 }
-
-/// `shutdown`: cancel running downloads, accept no new ones; the process exits on `exit` or EOF.
-enum ShutdownMethod {
-    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        try ParamsReader(params).rejectUnknownFields()
-        await server.beginShutdown()
-        await server.engine.waitUntilIdle()
-        return .null
-    }
-}
-
-/// `rpc.discover`: the OpenRPC document this server was built with.
-enum DiscoverMethod {
-    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        try ParamsReader(params).rejectUnknownFields()
-        return try SchemaDocuments.openRPC()
-    }
-}

@@ -4,7 +4,7 @@ enum Methods {
 
     static let table: [String: Handler] = [
         "hello": HelloMethod.handle,
-        "models/download": DownloadMethod.handle,
+        "models/download": ModelsDownloadMethod.handle,
         "downloads/list": DownloadsListMethod.handle,
         "downloads/cancel": DownloadsCancelMethod.handle,
         "models/list": ModelsListMethod.handle,

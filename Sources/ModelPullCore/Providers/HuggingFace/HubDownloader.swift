@@ -11,7 +11,7 @@ struct HubSnapshot: Sendable {
 /// revision. Offline (`HF_HUB_OFFLINE=1`) the snapshot comes from the cache and nothing is fetched.
 struct HubDownloader: Sendable {
     let flavor: HubFlavor
-    let fetcher: @Sendable (HTTPClient) -> RangedFetcher
+    let fetcher: @Sendable (HTTPClient) -> SequentialFetcher
     let retry: RetryPolicy
 
     func download(_ prepared: HubDownloadPlan, context: DownloadContext) async throws -> DownloadResult {

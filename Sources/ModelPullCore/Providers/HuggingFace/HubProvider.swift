@@ -13,19 +13,19 @@ public struct HubProvider: Provider, LocalModelStore {
     private let flavor: HubFlavor
     private let downloader: HubDownloader
 
-    public static func huggingface(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+    public static func huggingface(fetcher: @escaping @Sendable (HTTPClient) -> SequentialFetcher = { SequentialFetcher(http: $0) },
                                    retry: RetryPolicy = .standard) -> HubProvider {
         HubProvider(flavor: .huggingface, summary: "Hugging Face Hub repositories into the huggingface_hub cache",
                     fetcher: fetcher, retry: retry)
     }
 
-    public static func mlx(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) },
+    public static func mlx(fetcher: @escaping @Sendable (HTTPClient) -> SequentialFetcher = { SequentialFetcher(http: $0) },
                            retry: RetryPolicy = .standard) -> HubProvider {
         HubProvider(flavor: .mlx, summary: "Hugging Face Hub repositories in MLX format (the files mlx-lm loads)",
                     fetcher: fetcher, retry: retry)
     }
 
-    private init(flavor: HubFlavor, summary: String, fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher,
+    private init(flavor: HubFlavor, summary: String, fetcher: @escaping @Sendable (HTTPClient) -> SequentialFetcher,
                  retry: RetryPolicy) {
         name = flavor.providerName
         self.summary = summary

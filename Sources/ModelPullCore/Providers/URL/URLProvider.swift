@@ -16,9 +16,9 @@ public struct URLProvider: Provider {
     public let summary = "Any http(s) file, resumable, verified with an optional SHA-256"
     public let parameters: Set<DownloadParameter> = [.token, .cacheDir, .localDir, .connections, .sha256, .fileName,
                                                      .stallSeconds]
-    private let fetcher: @Sendable (HTTPClient) -> RangedFetcher
+    private let fetcher: @Sendable (HTTPClient) -> SequentialFetcher
 
-    public init(fetcher: @escaping @Sendable (HTTPClient) -> RangedFetcher = { RangedFetcher(http: $0) }) {
+    public init(fetcher: @escaping @Sendable (HTTPClient) -> SequentialFetcher = { SequentialFetcher(http: $0) }) {
         self.fetcher = fetcher
     }
 

@@ -11,45 +11,6 @@ public protocol SequentialSink: AnyObject, Sendable {
     func restart() throws
 }
 
-/// Where a file comes from.
-public struct FetchSource: Sendable {
-    public var url: URL
-    /// Sent on the first request; `Authorization` never follows a cross-origin redirect.
-    public var headers: [String: String]
-    /// The size the listing promised, when known; the server must agree.
-    public var expectedSize: Int64?
-    /// An ETag or Last-Modified from an earlier run, sent as `If-Range` so a changed file is
-    /// downloaded afresh instead of being spliced onto old bytes.
-    public var validator: String?
-    public var idleTimeout: TimeInterval
-
-    public init(url: URL, headers: [String: String] = [:], expectedSize: Int64? = nil,
-                validator: String? = nil, idleTimeout: TimeInterval = 30) {
-        self.url = url
-        self.headers = headers
-        self.expectedSize = expectedSize
-        self.validator = validator
-        self.idleTimeout = idleTimeout
-    }
-}
-
-/// What a finished fetch learned about the remote file.
-public struct FetchOutcome: Sendable {
-    public var size: Int64
-    public var etag: String?
-    public var lastModified: String?
-    /// The strong validator the bytes came with (`RangeValidator`): what a later run sends as
-    /// `If-Range` when it resumes them.
-    public var validator: String?
-}
-
-/// A non-2xx answer that retrying did not cure. Providers turn it into a `DownloadFailure`
-/// with their own vocabulary (the Hub's `X-Error-Code`, Ollama's JSON error).
-public struct HTTPStatusError: Error, Sendable {
-    public var head: HTTPResponseHead
-    public var body: Data
-}
-
 /// Downloads one resource in order into a sink with bounded-size range requests, resuming after
 /// drops, stalls and short bodies, and backing off on 408/429/5xx. `FileTransfer` uses it for
 /// small files, servers without ranges and single-connection downloads.
@@ -62,7 +23,7 @@ public struct HTTPStatusError: Error, Sendable {
 /// Every way an attempt can fail is counted, and only an attempt that moved the file forward
 /// resets the count, so no answer a server can give (a range past its own total, a file that
 /// keeps changing, bytes dripping below the floor) makes this loop run forever.
-public struct RangedFetcher: Sendable {
+public struct SequentialFetcher: Sendable {
     public var http: HTTPClient
     public var retry: RetryPolicy
     public var chunkSize: Int64
@@ -108,7 +69,7 @@ public struct RangedFetcher: Sendable {
                 // Count only failures that made no progress; a transfer that moves is not failing.
                 failures = moved && sink.length > start ? 1 : failures + 1
                 guard failures < retry.maxConsecutiveFailures else {
-                    throw RetryableFailure.exhausted(source.url, attempts: failures, last: failure, keptBytes: sink.length)
+                    throw FailedAttempt.exhausted(source.url, attempts: failures, last: failure, keptBytes: sink.length)
                 }
                 let delay = wait ?? retry.delay(forAttempt: failures)
                 onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
@@ -188,13 +149,13 @@ public struct RangedFetcher: Sendable {
             guard RetryPolicy.isRetryable(status: head.status), failures + 1 < retry.maxConsecutiveFailures else {
                 throw HTTPStatusError(head: head, body: result.errorBody ?? Data())
             }
-            return .failed("the server answered HTTP \(head.status)", wait: try RetryableFailure.serverDelay(head, policy: retry))
+            return .failed("the server answered HTTP \(head.status)", wait: try FailedAttempt.serverDelay(head, policy: retry))
         } catch let error as TransferError {
             // A response that passed the range check and then failed (cut short, or running past
             // its promised end) still told the file's size: without it the next request could not
             // see that the bytes on disk already make the whole file, and would ask past its end.
             state.total = attempt.learnedTotal ?? state.total
-            return .failed(try RetryableFailure.describe(error, url: source.url), countsProgress: !RetryableFailure.isTooSlow(error))
+            return .failed(try FailedAttempt.describe(error, url: source.url), countsProgress: !FailedAttempt.isTooSlow(error))
         } catch RangeFetchObstacle.remoteChanged {
             // A range of another version (the server ignored If-Range): the bytes on disk cannot
             // be continued, nor trusted is the size learned from it. Counted, so a server that
@@ -297,33 +258,5 @@ private final class RangeAttempt: @unchecked Sendable {
     /// The range answered is shorter than the one asked: the file ends there.
     var endedShort: Bool {
         lock.locked { !isWholeBody && (promised ?? 0) < Int64(asked.count) }
-    }
-}
-
-/// Why a whole body replaced the bytes kept on disk.
-enum WholeBodyRestart {
-    /// The server answered a range with the whole file: it cannot resume.
-    case rangesIgnored
-    /// The validator changed (`If-Range` failed): another version of the file.
-    case remoteChanged
-
-    func message(_ name: String) -> String {
-        switch self {
-        case .rangesIgnored:
-            return "The server does not support resuming \(name) (it answered a range request with the whole file); downloading it from the start"
-        case .remoteChanged:
-            return "\(name) changed on the server; downloading the new version from the start"
-        }
-    }
-}
-
-extension URL {
-    /// The URL without its query (signed CDN URLs carry credentials there) for messages and logs.
-    public var redactedForLogs: String {
-        guard var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else { return lastPathComponent }
-        components.query = nil
-        components.user = nil
-        components.password = nil
-        return components.string ?? lastPathComponent
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// shared, so lowering one would lower whatever ran on it next. Measured on two cores, 1 GiB
 /// unthrottled: hashing at normal priority took CPU from the socket reads and made the download
 /// 1.1-1.2x slower; at lower priority it used the cycles the transfer left idle and cost ~1.0x.
-final class BackgroundLane: @unchecked Sendable {
+final class LowPriorityThread: @unchecked Sendable {
     /// Linux nice value of the thread: under contention it gets about a tenth of what a
     /// normal thread gets, and all of an otherwise idle core.
     static let niceness: Int32 = 10
@@ -17,7 +17,7 @@ final class BackgroundLane: @unchecked Sendable {
     private var closed = false
 
     init(name: String) {
-        // The thread holds the lane until `close()`; then it finishes the queued jobs and ends.
+        // The thread runs until `close()`; then it finishes the queued jobs and ends.
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.qualityOfService = .utility

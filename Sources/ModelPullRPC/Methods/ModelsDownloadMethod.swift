@@ -2,7 +2,7 @@ import ModelPullCore
 
 /// `models/download`: a long request. Progress goes out as `downloads/progress` notifications;
 /// the answer comes when the job ends, after its terminal notification.
-enum DownloadMethod {
+enum ModelsDownloadMethod {
     static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
         let request = try parse(params, for: server.engine.registry)
         let stream = ProgressStream(server: server, requestId: id)
@@ -78,51 +78,5 @@ final class ProgressStream: @unchecked Sendable {
         let key = snapshot.status.isTerminal ? nil : "progress:\(requestId):\(epoch)"
         server.notify("downloads/progress", params: WireEncoding.progress(snapshot, requestId: requestId),
                       coalescingKey: key)
-    }
-}
-
-/// `downloads/list`: the jobs running or queued now.
-enum DownloadsListMethod {
-    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        try ParamsReader(params).rejectUnknownFields()
-        let jobs = await server.engine.list()
-        return ["downloads": .array(jobs.map { job in
-            var entry: JSONObject = [
-                "downloadId": .string(job.downloadId),
-                "provider": .string(job.provider),
-                "model": .string(job.model),
-                "status": .string(job.snapshot.status.rawValue),
-                "requestIds": .array(server.registry.requestIds(for: job.downloadId).map(\.json)),
-                "downloadedBytes": .integer(job.snapshot.downloadedBytes),
-            ]
-            if let total = job.snapshot.totalBytes { entry["totalBytes"] = .integer(total) }
-            if let percent = job.snapshot.percent { entry["percent"] = .double(WireEncoding.percentFigure(percent)) }
-            if let file = job.snapshot.file { entry["file"] = .string(file) }
-            entry["startedAt"] = .string(WireEncoding.iso8601(job.startedAt))
-            return .object(entry)
-        })]
-    }
-}
-
-/// `downloads/cancel`: cancels a job for every request attached to it.
-enum DownloadsCancelMethod {
-    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        var reader = try ParamsReader(params)
-        let downloadId = try reader.requiredString("downloadId")
-        try reader.rejectUnknownFields()
-        guard let status = await server.engine.cancel(downloadId: downloadId) else {
-            throw RPCError.application(DownloadFailure(.notFound,
-                "No running or queued download has id '\(downloadId)'. downloads/list shows the current ones."))
-        }
-        return ["downloadId": .string(downloadId), "cancelled": true, "status": .string(status.rawValue)]
-    }
-}
-
-/// `providers/list`: every provider this build knows, and whether it can serve now.
-enum ProvidersListMethod {
-    static func handle(_ server: RPCServer, _ id: RequestID, _ params: JSONValue?) async throws -> JSONValue {
-        try ParamsReader(params).rejectUnknownFields()
-        let entries = await server.engine.providerStatus()
-        return ["providers": .array(entries.map { WireEncoding.provider(name: $0.name, summary: $0.summary, availability: $0.availability) })]
     }
 }
