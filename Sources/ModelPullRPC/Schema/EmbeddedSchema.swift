@@ -1167,9 +1167,10 @@ public enum EmbeddedSchema {
         "params": {
           "type": [
             "object",
-            "array"
+            "array",
+            "null"
           ],
-          "description": "ModelPull methods take params by name (object); may be omitted where the method allows."
+          "description": "ModelPull methods take params by name (object); may be omitted where the method allows. `null` is the same as omitting it."
         }
       },
       "required": [
@@ -1193,8 +1194,10 @@ public enum EmbeddedSchema {
         "params": {
           "type": [
             "object",
-            "array"
-          ]
+            "array",
+            "null"
+          ],
+          "description": "`null` is the same as omitting it."
         }
       },
       "required": [
@@ -1765,7 +1768,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/hello.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/hello.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -1856,7 +1867,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/downloads.list.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/downloads.list.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -1947,7 +1966,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/models.list.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/models.list.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -2038,7 +2065,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/providers.list.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/providers.list.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -2082,7 +2117,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/rpc.discover.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/rpc.discover.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -2126,7 +2169,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "methods/shutdown.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "methods/shutdown.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
@@ -2220,7 +2271,15 @@ public enum EmbeddedSchema {
         {
           "properties": {
             "params": {
-              "$ref": "notifications/exit.params.schema.json"
+              "anyOf": [
+                {
+                  "$ref": "notifications/exit.params.schema.json"
+                },
+                {
+                  "type": "null",
+                  "description": "The same as omitting params."
+                }
+              ]
             }
           }
         }
