@@ -49,35 +49,31 @@ public struct FileTransfer: Sendable {
         public var resumed: Int64
     }
 
-    /// `onStart` hears what the first response says about the file (size, strong validator)
-    /// before the first byte is written, so the caller can record the validator before bytes
-    /// exist, and may throw to refuse (disk space); it hears again when that changes (a
-    /// validator the first response lacked, or the file starting over as another version).
-    /// `onProgress` hears how many bytes of the file are on disk (never less than `resumed`).
-    public func run(_ job: Job, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void = { _ in },
-                    onProgress: @escaping @Sendable (Int64) -> Void,
-                    onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+    /// Fetches the job's file, telling `observer` (see `TransferObserver`): `started` lets the
+    /// caller record the validator before bytes exist, `progressed` never reports less than
+    /// `resumed` unless the file restarts, and `retrying` says each retry and restart.
+    public func run(_ job: Job, observer: TransferObserver) async throws -> Outcome {
         var job = job
         for attempt in 0..<2 {
             let start = try startingPoint(job)
             guard let resumed = start else { break }
             do {
-                return try await parallel(job, resumed: resumed, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
+                return try await parallel(job, resumed: resumed, observer: observer)
             } catch let obstacle as RangeFetchObstacle {
                 // Nothing of the new answer was written; what is on disk cannot be continued.
                 try reset(job.partial)
                 job.source.validator = nil
                 if obstacle == .rangesUnsupported {
                     if let kept = resumed, !kept.done.isEmpty {
-                        onRetry(WholeBodyRestart.rangesIgnored.message(job.source.url.lastPathComponent))
+                        observer.retrying(WholeBodyRestart.rangesIgnored.message(job.source.url.lastPathComponent))
                     }
                     break
                 }
                 if attempt == 1 { break }
-                onRetry("\(job.source.url.lastPathComponent) changed on the server; downloading it again from the start")
+                observer.retrying("\(job.source.url.lastPathComponent) changed on the server; downloading it again from the start")
             }
         }
-        return try await inOrder(job, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
+        return try await inOrder(job, observer: observer)
     }
 
     /// What a parallel fetch resumes from, `.some(nil)` meaning "size not known yet"; nil when
@@ -113,9 +109,7 @@ public struct FileTransfer: Sendable {
         RangeRecord.remove(partialPath: partial.path)
     }
 
-    private func parallel(_ job: Job, resumed: RangeRecord?, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
-                          onProgress: @escaping @Sendable (Int64) -> Void,
-                          onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+    private func parallel(_ job: Job, resumed: RangeRecord?, observer: TransferObserver) async throws -> Outcome {
         if let resumed {
             // Before the first byte: a partial with ranges but no record would pass for a prefix.
             try resumed.store(partialPath: job.partial.path)
@@ -126,7 +120,7 @@ public struct FileTransfer: Sendable {
                                             connections: job.connections, hasher: hasher)
         let report: ParallelFetcher.Report
         do {
-            report = try await fetcher.fetch(target, onStart: onStart, onProgress: onProgress, onRetry: onRetry)
+            report = try await fetcher.fetch(target, observer: observer)
         } catch {
             await hasher?.stop()
             throw error
@@ -161,24 +155,22 @@ public struct FileTransfer: Sendable {
         }
     }
 
-    private func inOrder(_ job: Job, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
-                         onProgress: @escaping @Sendable (Int64) -> Void,
-                         onRetry: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+    private func inOrder(_ job: Job, observer: TransferObserver) async throws -> Outcome {
         let start = job.partial.size
         let tally = TransferTally(start: start)
-        let throttle = ProgressThrottle(onProgress)
+        let throttle = ProgressThrottle(observer.progressed)
         let sink = FileSink(file: job.partial, digest: job.digest) { position in
             tally.record(position)
             throttle.report(position)
         }
         let outcome: FetchOutcome
         do {
-            outcome = try await sequential.fetch(job.source, into: sink, onStart: onStart, onRetry: onRetry)
+            outcome = try await sequential.fetch(job.source, into: sink, observer: observer)
         } catch {
             await sink.stopHashing()
             throw error
         }
-        onProgress(sink.length)
+        observer.progressed(sink.length)
         let digest = try await Self.digestWhileFlushing(job.partial) { try await sink.finishDigest() }
         return Outcome(size: outcome.size, digest: digest, etag: outcome.etag,
                        lastModified: outcome.lastModified, validator: outcome.validator, transferred: tally.total,

@@ -28,9 +28,12 @@ public final class HTTPClient: @unchecked Sendable {
     public init(userAgent: String, connectionBudget: Int = ConnectionBudget.defaultCapacity,
                 engine: TransferEngine = .urlsession) {
         self.connectionBudget = ConnectionBudget(capacity: connectionBudget)
+        // The engine is decided once, by `TransferEngine.choose` (which falls back when libcurl
+        // cannot load); here it is only carried out.
         let loop = engine == .libcurl ? CurlEventLoop.shared : nil
+        precondition(engine == .urlsession || loop != nil, "libcurl is not loadable here: pick the engine with TransferEngine.choose")
         bodyTransport = loop.map { CurlBodyTransport(loop: $0, userAgent: userAgent) }
-        self.engine = bodyTransport == nil ? .urlsession : .libcurl
+        self.engine = engine
         // Room for every budgeted transfer plus the API calls beside them, so URLSession never
         // queues a request we already counted as running.
         let perHost = self.connectionBudget.capacity + 4

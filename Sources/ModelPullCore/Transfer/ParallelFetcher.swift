@@ -34,17 +34,14 @@ struct ParallelFetcher: Sendable {
         var transferred: Int64
     }
 
-    /// `onStart` hears the first response's identity of the file before any byte is written
-    /// and may throw (disk space); `onProgress` hears the bytes of the file on disk, a few
-    /// times a second.
-    func fetch(_ target: Target, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void,
-               onProgress: @escaping @Sendable (Int64) -> Void,
-               onRetry: @escaping @Sendable (String) -> Void) async throws -> Report {
-        let run = ParallelRun(target: target, tuning: tuning, onStart: onStart)
+    /// Tells `observer` the file's identity before any byte is written (`started`, which may
+    /// throw: disk space), the bytes on disk a few times a second, and each retry.
+    func fetch(_ target: Target, observer: TransferObserver) async throws -> Report {
+        let run = ParallelRun(target: target, tuning: tuning, onStart: observer.started)
         let wanted = max(1, target.connections)
         let ramp = ConnectionRamp(initial: tuning.initialConnections, limit: wanted)
-        let workers = Worker(http: http, retry: retry, run: run, ramp: ramp, onRetry: onRetry)
-        let housekeeper = Task { await run.housekeeping(onProgress: onProgress) }
+        let workers = Worker(http: http, retry: retry, run: run, ramp: ramp, onRetry: observer.retrying)
+        let housekeeper = Task { await run.housekeeping(onProgress: observer.progressed) }
         defer { housekeeper.cancel() }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -69,7 +66,7 @@ struct ParallelFetcher: Sendable {
             throw error
         }
         let report = try await run.completeReport()
-        onProgress(report.size)
+        observer.progressed(report.size)
         return report
     }
 }

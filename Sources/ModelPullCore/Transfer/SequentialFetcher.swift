@@ -34,15 +34,13 @@ public struct SequentialFetcher: Sendable {
         self.chunkSize = chunkSize
     }
 
-    /// Fetches `source` into `sink`, starting at `sink.length`. `onRetry` hears a human sentence
-    /// each time a failure is retried. `onStart` hears what the first response says about the
-    /// file (size, strong validator) before its first byte is written, and again if that changes
-    /// (see `RemoteIdentityWatch`); it may throw to stop (the disk-space preflight).
+    /// Fetches `source` into `sink`, starting at `sink.length`, telling `observer` what the
+    /// responses say (`started`), each retry and each restart from zero (`retrying`); progress
+    /// is the sink's to report.
     public func fetch(_ source: FetchSource, into sink: SequentialSink,
-                      onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void = { _ in },
-                      onRetry: @escaping @Sendable (String) -> Void = { _ in }) async throws -> FetchOutcome {
+                      observer: TransferObserver = TransferObserver()) async throws -> FetchOutcome {
         var state = FetchState(total: source.expectedSize,
-                               identity: RemoteIdentityWatch(validator: source.validator, onStart: onStart))
+                               identity: RemoteIdentityWatch(validator: source.validator, onStart: observer.started))
         var failures = 0
 
         while true {
@@ -58,7 +56,7 @@ public struct SequentialFetcher: Sendable {
                 try sink.restart()
                 step = .failed("the partial file was longer than the remote file")
             } else {
-                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures, onRestart: onRetry)
+                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures, onRestart: observer.retrying)
             }
             switch step {
             case .finished(let size):
@@ -72,7 +70,7 @@ public struct SequentialFetcher: Sendable {
                     throw FailedAttempt.exhausted(source.url, attempts: failures, last: failure, keptBytes: sink.length)
                 }
                 let delay = wait ?? retry.delay(forAttempt: failures)
-                onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
+                observer.retrying("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
                 try await Task.sleep(for: .seconds(delay))
             }
         }

@@ -123,8 +123,9 @@ struct HubFileFetcher: Sendable {
             let job = FileTransfer.Job(source: source, partial: partial, digest: verify ? file.digestAlgorithm : nil,
                                        connections: connections)
             do {
-                return try await transfer.run(job, onProgress: { progress.advance(file.path, completed: $0) },
-                                              onRetry: { progress.announce("\(file.path): \($0)") })
+                return try await transfer.run(job, observer: TransferObserver(
+                    progressed: { progress.advance(file.path, completed: $0) },
+                    retrying: { progress.announce("\(file.path): \($0)") }))
             } catch let error as HTTPStatusError {
                 if error.head.url.origin == api.settings.endpoint.origin {
                     var context = api.context

@@ -99,7 +99,7 @@ public struct URLProvider: Provider {
         let announcer = ResumeAnnouncer(kept: resumed) { progress.announce("Resuming \(name) from \(ByteFormat.string(resumed))") }
         let outcome: FileTransfer.Outcome
         do {
-            outcome = try await transfer.run(job, onStart: { identity in
+            outcome = try await transfer.run(job, observer: TransferObserver(started: { identity in
                 // Bytes kept for a file of another size belong to another version, whatever the
                 // validator says: the transfer drops them and starts over.
                 if let kept = resume.size, let size = identity.size, size != kept,
@@ -113,13 +113,13 @@ public struct URLProvider: Provider {
                     let finished = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: size)
                     try DiskSpace.ensureRoom(for: size - finished, at: layout.directory)
                 }
-            }, onProgress: { completed in
+            }, progressed: { completed in
                 progress.advance(name, completed: completed)
                 announcer.progressed(to: completed)
-            }, onRetry: { message in
+            }, retrying: { message in
                 announcer.heardRetry(message)
                 progress.announce(message)
-            })
+            }))
         } catch let error as HTTPStatusError {
             throw HTTPFailureMapper.generic(error, url: source.url)
         }
