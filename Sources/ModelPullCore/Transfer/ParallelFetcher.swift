@@ -219,7 +219,7 @@ private struct Worker: Sendable {
 
     private func fetch(_ cursor: PieceCursor, slot: SlotHolder) async throws {
         let source = run.target.source
-        var failures = 0
+        var failures = ConsecutiveFailures(retry)
         while !cursor.isFinished {
             let before = cursor.position
             let total = run.size.isResolved ? try await run.size.value() : nil
@@ -241,7 +241,7 @@ private struct Worker: Sendable {
                     continue
                 case .delivered(let received, let promised, _, _):
                     if cursor.isFinished { return }
-                    guard received < promised else { failures = 0; continue }  // a shorter range than asked
+                    guard received < promised else { failures.reset(); continue }  // a shorter range than asked
                     failure = "the server sent \(received) of \(promised) bytes"
                 case .status(let head, let body):
                     if head.status == 416 {
@@ -249,7 +249,7 @@ private struct Worker: Sendable {
                             "The server refused a range of \(source.url.lastPathComponent) (416): the remote file is shorter than expected. Retry to fetch it again.",
                             retryable: true)
                     }
-                    guard RetryPolicy.isRetryable(status: head.status), failures + 1 < retry.maxConsecutiveFailures else {
+                    guard RetryPolicy.isRetryable(status: head.status), !failures.isLastAttempt else {
                         throw HTTPStatusError(head: head, body: body)
                     }
                     failure = "the server answered HTTP \(head.status)"
@@ -260,15 +260,14 @@ private struct Worker: Sendable {
                 countsProgress = !FailedAttempt.isTooSlow(error)
             }
             // Only attempts that made no progress count: a link that moves is not failing.
-            failures = countsProgress && cursor.position > before ? 1 : failures + 1
-            guard failures < retry.maxConsecutiveFailures else {
-                throw FailedAttempt.exhausted(source.url, attempts: failures, last: failure, keptBytes: run.bytesOnDisk)
+            guard failures.record(movedForward: countsProgress && cursor.position > before) else {
+                throw FailedAttempt.exhausted(source.url, attempts: failures.count, last: failure, keptBytes: run.bytesOnDisk)
             }
-            let delay = wait ?? retry.delay(forAttempt: failures)
-            onRetry("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
+            let pause = failures.pause(failure, subject: source.url.lastPathComponent, serverWait: wait)
+            onRetry(pause.message)
             // The slot is free while we wait, so other files and downloads use the connection.
             slot.release()
-            try await Task.sleep(for: .seconds(delay))
+            try await Task.sleep(for: .seconds(pause.seconds))
             try await slot.reacquire()
         }
     }

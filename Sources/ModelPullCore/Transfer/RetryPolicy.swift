@@ -48,3 +48,36 @@ public struct RetryPolicy: Sendable {
         return nil
     }
 }
+
+/// The bookkeeping of every loop that retries (the in-order fetcher, each parallel worker, Hub
+/// API calls), kept in one place: failures count only while nothing moves, the run ends at the
+/// policy's limit, and each pause is said the same way.
+struct ConsecutiveFailures: Sendable {
+    let policy: RetryPolicy
+    private(set) var count = 0
+
+    init(_ policy: RetryPolicy) {
+        self.policy = policy
+    }
+
+    /// Records a failed attempt; one that moved the file forward starts a new run. False when
+    /// the run has reached the limit: give up.
+    mutating func record(movedForward: Bool = false) -> Bool {
+        count = movedForward ? 1 : count + 1
+        return count < policy.maxConsecutiveFailures
+    }
+
+    /// An attempt that succeeded (or moved the file without failing).
+    mutating func reset() { count = 0 }
+
+    /// Whether one more failure would end the run.
+    var isLastAttempt: Bool { count + 1 >= policy.maxConsecutiveFailures }
+
+    /// The wait before the next attempt (the server's when it asked, else backoff) and the
+    /// sentence that says so.
+    func pause(_ reason: String, subject: String? = nil, serverWait: Double? = nil) -> (seconds: Double, message: String) {
+        let seconds = serverWait ?? policy.delay(forAttempt: count)
+        let retrying = subject.map { "Retrying \($0) in" } ?? "Retrying in"
+        return (seconds, "\(retrying) \(String(format: "%.1f", seconds)) s: \(reason) (attempt \(count + 1) of \(policy.maxConsecutiveFailures))")
+    }
+}

@@ -41,7 +41,7 @@ public struct SequentialFetcher: Sendable {
                       observer: TransferObserver = TransferObserver()) async throws -> FetchOutcome {
         var state = FetchState(total: source.expectedSize,
                                identity: RemoteIdentityWatch(validator: source.validator, onStart: observer.started))
-        var failures = 0
+        var failures = ConsecutiveFailures(retry)
 
         while true {
             try Task.checkCancellation()
@@ -56,22 +56,21 @@ public struct SequentialFetcher: Sendable {
                 try sink.restart()
                 step = .failed("the partial file was longer than the remote file")
             } else {
-                step = try await attempt(source, from: start, into: sink, state: &state, failures: failures, onRestart: observer.retrying)
+                step = try await attempt(source, from: start, into: sink, state: &state, lastAttempt: failures.isLastAttempt, onRestart: observer.retrying)
             }
             switch step {
             case .finished(let size):
                 return state.outcome(size: size)
             case .advanced:
-                failures = 0
+                failures.reset()
             case .failed(let failure, let wait, let moved):
                 // Count only failures that made no progress; a transfer that moves is not failing.
-                failures = moved && sink.length > start ? 1 : failures + 1
-                guard failures < retry.maxConsecutiveFailures else {
-                    throw FailedAttempt.exhausted(source.url, attempts: failures, last: failure, keptBytes: sink.length)
+                guard failures.record(movedForward: moved && sink.length > start) else {
+                    throw FailedAttempt.exhausted(source.url, attempts: failures.count, last: failure, keptBytes: sink.length)
                 }
-                let delay = wait ?? retry.delay(forAttempt: failures)
-                observer.retrying("Retrying \(source.url.lastPathComponent) in \(String(format: "%.1f", delay)) s: \(failure) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
-                try await Task.sleep(for: .seconds(delay))
+                let pause = failures.pause(failure, subject: source.url.lastPathComponent, serverWait: wait)
+                observer.retrying(pause.message)
+                try await Task.sleep(for: .seconds(pause.seconds))
             }
         }
     }
@@ -100,7 +99,7 @@ public struct SequentialFetcher: Sendable {
 
     /// One request for the next range, and what it means for the loop.
     private func attempt(_ source: FetchSource, from start: Int64, into sink: SequentialSink,
-                         state: inout FetchState, failures: Int,
+                         state: inout FetchState, lastAttempt: Bool,
                          onRestart: @escaping @Sendable (String) -> Void) async throws -> Step {
         var headers = source.headers
         let end = state.total.map { min($0, start + chunkSize) - 1 } ?? (start + chunkSize - 1)
@@ -144,7 +143,7 @@ public struct SequentialFetcher: Sendable {
                 try sink.restart()
                 return .failed("the server refused the range (416)")
             }
-            guard RetryPolicy.isRetryable(status: head.status), failures + 1 < retry.maxConsecutiveFailures else {
+            guard RetryPolicy.isRetryable(status: head.status), !lastAttempt else {
                 throw HTTPStatusError(head: head, body: result.errorBody ?? Data())
             }
             return .failed("the server answered HTTP \(head.status)", wait: try FailedAttempt.serverDelay(head, policy: retry))

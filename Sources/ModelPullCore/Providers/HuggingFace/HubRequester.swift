@@ -17,7 +17,7 @@ struct HubRequester: Sendable {
     static let maxBodyBytes = 16 << 20
 
     func send(_ request: HTTPRequest, maxBodyBytes: Int = HubRequester.maxBodyBytes) async throws -> HTTPResponse {
-        var failures = 0
+        var failures = ConsecutiveFailures(retry)
         while true {
             try Task.checkCancellation()
             let reason: String
@@ -30,8 +30,7 @@ struct HubRequester: Sendable {
                     if after > retry.maxRetryAfter { return response }
                     wait = after
                 }
-                failures += 1
-                if failures >= retry.maxConsecutiveFailures { return response }
+                guard failures.record() else { return response }
                 reason = "the Hub answered HTTP \(response.status)"
             } catch let error as TransferError {
                 switch error {
@@ -50,12 +49,11 @@ struct HubRequester: Sendable {
                 case .tooManyRedirects, .unsupportedURL, .unacceptableResponse:
                     throw DownloadFailure(.upstream, "Cannot fetch \(request.url.redactedForLogs): \(error).", retryable: false)
                 }
-                failures += 1
-                if failures >= retry.maxConsecutiveFailures { throw HubFailures.unreachable(endpoint, reason: reason) }
+                guard failures.record() else { throw HubFailures.unreachable(endpoint, reason: reason) }
             }
-            let delay = wait ?? retry.delay(forAttempt: failures)
-            onRetry("Retrying in \(String(format: "%.1f", delay)) s: \(reason) (attempt \(failures + 1) of \(retry.maxConsecutiveFailures))")
-            try await Task.sleep(for: .seconds(delay))
+            let pause = failures.pause(reason, serverWait: wait)
+            onRetry(pause.message)
+            try await Task.sleep(for: .seconds(pause.seconds))
         }
     }
 }
