@@ -16,7 +16,6 @@ are run by scripts/test_packages.sh against the built artifacts, and `sh dev` by
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -25,6 +24,8 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "clients", "testing"))
+import fake_servers  # noqa: E402  (the loopback stand-ins for a file server and the Hub)
 
 
 def blocks(readme: str) -> list[tuple[str, str]]:
@@ -91,9 +92,8 @@ def main() -> int:
         for name in set(re.findall(r"https://example\.com/([A-Za-z0-9._-]+)", readme)):
             write_random(os.path.join(root, "files", name), 2_000_000)
 
-        servers = subprocess.Popen([sys.executable, os.path.join(REPO, "clients", "testing", "fake_servers.py"),
-                                    "--root", root], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        info = json.loads(servers.stdout.readline())
+        servers = fake_servers.Running(root)
+        info = servers.__enter__()
         work = os.path.join(root, "work")
         node_home = os.path.join(root, "node")
         os.makedirs(work)
@@ -138,8 +138,7 @@ def main() -> int:
                     f.write(body)
                 run("node <README snippet>", ["node", script], node_home)
                 ran += 1
-        servers.stdin.close()
-        servers.wait(timeout=10)
+        servers.__exit__(None, None, None)
         if ran == 0:
             raise SystemExit("check_readme: the README has no runnable block; did the fences change?")
         print(f"check_readme: {ran} README commands and snippets ran and succeeded")

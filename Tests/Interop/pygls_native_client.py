@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 from pygls.client import JsonRPCClient
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "clients", "testing"))
+import fake_servers  # noqa: E402  (the loopback stand-ins for a file server and the Hub)
 
 
 def field(value, name):
@@ -64,17 +64,10 @@ def main() -> int:
     parser.add_argument("--binary", default=os.path.join(REPO, ".build", "debug", "modelpull"))
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="pygls-")
-    servers = subprocess.Popen([sys.executable, os.path.join(REPO, "clients", "testing", "fake_servers.py"), "--root", work],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        info = json.loads(servers.stdout.readline())
+    with fake_servers.Running(work) as info:
         asyncio.run(run(os.path.abspath(args.binary), info, work))
-        print("pygls_native_client: all checks passed")
-        return 0
-    finally:
-        servers.stdin.close()
-        servers.wait(timeout=10)
-
+    print("pygls_native_client: all checks passed")
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

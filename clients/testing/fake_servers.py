@@ -212,3 +212,20 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class Running:
+    """`with Running(root) as info:` starts these servers in a child process for a Python test
+    script, hands over the JSON line (`info`) and stops them on the way out."""
+
+    def __init__(self, root: str):
+        import subprocess
+        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--root", root],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> dict:
+        return json.loads(self.process.stdout.readline())
+
+    def __exit__(self, *exc) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
