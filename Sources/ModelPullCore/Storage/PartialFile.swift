@@ -14,8 +14,7 @@ public final class PartialFile: @unchecked Sendable {
     /// The folder the file was opened in and its name there, when opened through
     /// `init(in:name:)`: renames and deletes then act on that very folder.
     private let folder: (directory: ConfinedDirectory, name: String)?
-    private let lock = NSLock()
-    private var isClosed = false
+    private let isClosed = LockedValue(false)
 
     /// Opens (creating if needed) the file at `path` without truncating it, so bytes from an
     /// earlier run are kept for resuming. A partial file is never legitimately a link: one at
@@ -131,10 +130,11 @@ public final class PartialFile: @unchecked Sendable {
     }
 
     public func close() {
-        lock.lock(); defer { lock.unlock() }
-        guard !isClosed else { return }
-        isClosed = true
-        closeDescriptor(fd)
+        let first = isClosed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+        if first { closeDescriptor(fd) }
     }
 }
 

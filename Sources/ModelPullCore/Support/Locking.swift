@@ -13,7 +13,7 @@ public final class LockedValue<Value>: @unchecked Sendable {
 
     /// Runs `body` with the value, holding the lock; keep it short and never await inside.
     @inline(__always)
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -3,7 +3,7 @@ import Foundation
 /// Writes fetched bytes in order into a partial file; a `FrontierHasher` follows the bytes on
 /// disk on a low-priority thread of its own, so hashing never runs on the thread that reads the
 /// sockets (libcurl's event loop, shared by every transfer) and costs no second pass at the end.
-public final class FileSink: SequentialSink, @unchecked Sendable {
+public final class FileSink: SequentialSink, Sendable {
     /// Which digest to compute while writing.
     public enum DigestAlgorithm: Sendable, Equatable {
         case sha256
@@ -20,11 +20,11 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
     }
 
     public let file: PartialFile
-    private let lock = NSLock()
-    private var written: Int64
     private let algorithm: DigestAlgorithm?
-    private var hasher: FrontierHasher?
     private let onProgress: @Sendable (Int64) -> Void
+    /// Bytes written so far and the hasher following them. Held while writing, so appends from
+    /// two callers never interleave and the count always matches the file.
+    private let state: LockedValue<(written: Int64, hasher: FrontierHasher?)>
 
     /// Continues after the bytes already in `file`, hashing them first when a digest is wanted.
     public convenience init(file: PartialFile, computeSHA256: Bool,
@@ -38,38 +38,37 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
         self.file = file
         self.onProgress = onProgress
         self.algorithm = digest
-        written = file.size
-        hasher = digest.map { FrontierHasher(file: file, algorithm: $0) }
+        let written = file.size
+        let hasher = digest.map { FrontierHasher(file: file, algorithm: $0) }
         hasher?.advance(to: written)
+        state = LockedValue((written, hasher))
     }
 
-    public var length: Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return written
-    }
+    public var length: Int64 { state.current.written }
 
     public func append(_ data: Data) throws {
         guard !data.isEmpty else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        try file.write(data, at: written)
-        written += Int64(data.count)
-        hasher?.advance(to: written)
-        onProgress(written)
+        try state.withLock { state in
+            try file.write(data, at: state.written)
+            state.written += Int64(data.count)
+            state.hasher?.advance(to: state.written)
+            onProgress(state.written)
+        }
     }
 
     public func restart() throws {
-        lock.lock(); defer { lock.unlock() }
-        try file.truncate(to: 0)
-        written = 0
-        hasher?.abandon()
-        hasher = algorithm.map { FrontierHasher(file: file, algorithm: $0) }
+        try state.withLock { state in
+            try file.truncate(to: 0)
+            state.written = 0
+            state.hasher?.abandon()
+            state.hasher = algorithm.map { FrontierHasher(file: file, algorithm: $0) }
+        }
     }
 
     /// The digest chosen at init (SHA-256 or git blob id) of everything written, if any, once
     /// the background hashing has caught up. Call when writing is done.
     public func finishDigest() async throws(DownloadFailure) -> Digest? {
-        let (hasher, size) = lock.locked { (self.hasher, written) }
+        let (size, hasher) = state.current
         guard let hasher else { return nil }
         return try await hasher.finish(size: size)
     }
@@ -77,6 +76,6 @@ public final class FileSink: SequentialSink, @unchecked Sendable {
     /// Stops the background hashing and waits until it no longer reads the file (a failed
     /// transfer, before the file is closed).
     public func stopHashing() async {
-        await lock.locked { hasher }?.stop()
+        await state.current.hasher?.stop()
     }
 }

@@ -181,42 +181,43 @@ public struct FileTransfer: Sendable {
 /// Bytes that actually crossed the network for one file, from the sink's positions: a restart
 /// (the server ignored a range) counts what is sent again, a resume does not count what was
 /// already on disk.
-final class TransferTally: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last: Int64
-    private var sum: Int64 = 0
-    private var restartedFile = false
+struct TransferTally: Sendable {
+    private struct State {
+        var last: Int64
+        var sum: Int64 = 0
+        var restarted = false
+    }
+    private let state: LockedValue<State>
 
-    init(start: Int64) { last = start }
+    init(start: Int64) { state = LockedValue(State(last: start)) }
 
     func record(_ position: Int64) {
-        lock.locked {
-            if position < last {
-                last = 0
-                restartedFile = true
+        state.withLock { s in
+            if position < s.last {
+                s.last = 0
+                s.restarted = true
             }
-            sum += position - last
-            last = position
+            s.sum += position - s.last
+            s.last = position
         }
     }
 
-    var total: Int64 { lock.locked { sum } }
+    var total: Int64 { state.current.sum }
     /// Whether the bytes on disk at the start were dropped (none of them was kept).
-    var restarted: Bool { lock.locked { restartedFile } }
+    var restarted: Bool { state.current.restarted }
 }
 
 /// Passes positions on at most every 256 KiB (and every restart): the progress rules need a few
 /// updates a second, not one per 16 KiB network chunk.
-final class ProgressThrottle: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last: Int64 = -1
+struct ProgressThrottle: Sendable {
+    private let last = LockedValue<Int64>(-1)
     private let forward: @Sendable (Int64) -> Void
     private static let step: Int64 = 256 << 10
 
     init(_ forward: @escaping @Sendable (Int64) -> Void) { self.forward = forward }
 
     func report(_ position: Int64) {
-        let due = lock.locked {
+        let due = last.withLock { last -> Bool in
             guard position < last || position - last >= Self.step else { return false }
             last = position
             return true

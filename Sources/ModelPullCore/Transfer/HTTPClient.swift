@@ -151,12 +151,11 @@ private struct SessionLane {
 }
 
 /// Hands out 0, 1, 2, … to spread requests over the lanes.
-private final class TurnCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
+private struct TurnCounter: Sendable {
+    private let value = LockedValue(0)
 
     func next() -> Int {
-        lock.locked {
+        value.withLock { value in
             value &+= 1
             return value & Int.max
         }
@@ -164,23 +163,20 @@ private final class TurnCounter: @unchecked Sendable {
 }
 
 /// Accumulates a response body up to a limit.
-private final class BodyCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
+private struct BodyCollector: Sendable {
+    private let buffer = LockedValue(Data())
     private let limit: Int
 
     init(limit: Int) { self.limit = limit }
 
     func append(_ data: Data) throws {
-        lock.lock(); defer { lock.unlock() }
-        guard buffer.count + data.count <= limit else { throw TransferError.responseTooLarge(limit: limit) }
-        buffer.append(data)
+        try buffer.withLock { buffer in
+            guard buffer.count + data.count <= limit else { throw TransferError.responseTooLarge(limit: limit) }
+            buffer.append(data)
+        }
     }
 
-    var data: Data {
-        lock.lock(); defer { lock.unlock() }
-        return buffer
-    }
+    var data: Data { buffer.current }
 }
 
 /// Lets a non-Sendable Foundation object cross into a `@Sendable` closure where we know the

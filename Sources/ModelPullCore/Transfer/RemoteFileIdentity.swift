@@ -55,35 +55,35 @@ enum RangeValidator {
 /// is written, and again only when it changes: a later response reveals a validator the first
 /// lacked, or the file starts over from byte 0 as another version. `onStart` runs under the
 /// lock, so concurrent pieces write nothing until it returned, and it may throw to refuse.
-final class RemoteIdentityWatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var known: String?
-    private var reported: RemoteFileIdentity?
+final class RemoteIdentityWatch: Sendable {
+    /// The validator requests send, and the identity last reported.
+    private let state: LockedValue<(known: String?, reported: RemoteFileIdentity?)>
     private let onStart: @Sendable (RemoteFileIdentity) throws -> Void
 
     /// `validator`: from an earlier run (weak ones are dropped).
     init(validator: String?, onStart: @escaping @Sendable (RemoteFileIdentity) throws -> Void) {
-        known = RangeValidator.usable(validator)
+        state = LockedValue((RangeValidator.usable(validator), nil))
         self.onStart = onStart
     }
 
     /// What requests of this fetch send as `If-Range`.
-    var validator: String? { lock.locked { known } }
+    var validator: String? { state.current.known }
 
     /// A 2xx head for the file. `restartsFile`: its body replaces everything written (a whole
     /// body), so another version is adopted instead of contradicting. Throws
     /// `RangeFetchObstacle.remoteChanged` when a range answer belongs to another version, and
     /// whatever `onStart` throws.
     func heard(_ head: HTTPResponseHead, size: Int64?, restartsFile: Bool) throws {
-        lock.lock(); defer { lock.unlock() }
-        if !restartsFile, let known, RangeValidator.contradicts(head, known: known) {
-            throw RangeFetchObstacle.remoteChanged
+        try state.withLock { state in
+            if !restartsFile, let known = state.known, RangeValidator.contradicts(head, known: known) {
+                throw RangeFetchObstacle.remoteChanged
+            }
+            let heard = RangeValidator.strong(in: head)
+            let identity = RemoteFileIdentity(size: size, validator: restartsFile ? heard : state.known ?? heard)
+            guard identity != state.reported else { return }
+            try onStart(identity)
+            state.reported = identity
+            state.known = identity.validator
         }
-        let heard = RangeValidator.strong(in: head)
-        let identity = RemoteFileIdentity(size: size, validator: restartsFile ? heard : known ?? heard)
-        guard identity != reported else { return }
-        try onStart(identity)
-        reported = identity
-        known = identity.validator
     }
 }

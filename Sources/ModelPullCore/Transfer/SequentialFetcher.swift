@@ -167,21 +167,27 @@ public struct SequentialFetcher: Sendable {
 /// The bookkeeping of one request: checks the response matches the range asked for, writes
 /// the body to the sink (never a byte past what the response promised), and tells afterwards
 /// whether bytes were missing.
-private final class RangeAttempt: @unchecked Sendable {
-    private let lock = NSLock()
+private final class RangeAttempt: Sendable {
     let asked: ClosedRange<Int64>
     let expectedTotal: Int64?
     let totalIsListed: Bool
     let sink: SequentialSink
     let identity: RemoteIdentityWatch
-    private(set) var learnedTotal: Int64?
-    private(set) var isWholeBody = false
     /// Hears why, when a whole body is about to replace the bytes on disk.
     private let onRestart: @Sendable (WholeBodyRestart) -> Void
-    /// Where this response's body must end; nil when nothing says (a chunked whole body of a
-    /// file of unknown size).
-    private var promised: Int64?
-    private var received: Int64 = 0
+    /// What the response said and what it delivered.
+    private struct Answer {
+        var learnedTotal: Int64?
+        var isWholeBody = false
+        /// Where this response's body must end; nil when nothing says (a chunked whole body of
+        /// a file of unknown size).
+        var promised: Int64?
+        var received: Int64 = 0
+    }
+    private let answer = LockedValue(Answer())
+
+    var learnedTotal: Int64? { answer.current.learnedTotal }
+    var isWholeBody: Bool { answer.current.isWholeBody }
 
     init(asked: ClosedRange<Int64>, expectedTotal: Int64?, totalIsListed: Bool, sink: SequentialSink,
          identity: RemoteIdentityWatch, onRestart: @escaping @Sendable (WholeBodyRestart) -> Void) {
@@ -195,65 +201,67 @@ private final class RangeAttempt: @unchecked Sendable {
 
     @Sendable func accept(_ head: HTTPResponseHead) throws {
         guard head.isSuccess else { return }
-        lock.lock(); defer { lock.unlock() }
-        if head.status == 206 {
-            let answer = try RangeAnswer(head, asked: asked, expectedTotal: expectedTotal, totalIsListed: totalIsListed)
-            // A range from byte 0 into an empty file starts the file over: it may be another version.
-            let restartsFile = asked.lowerBound == 0 && sink.length == 0
-            try identity.heard(head, size: answer.total ?? expectedTotal, restartsFile: restartsFile)
-            learnedTotal = answer.total
-            promised = answer.length
-        } else {
-            // A full body: the server ignores ranges, or the file changed since our partial.
-            let length = head.contentLength
-            // Another length than a listing promised is an error; than a size learned earlier,
-            // it is the new version, which this whole body replaces the partial with.
-            if let length, let expectedTotal, length != expectedTotal, totalIsListed {
-                throw DownloadFailure(.integrity,
-                    "The server's file is \(length) bytes but the listing said \(expectedTotal). Retry to fetch the new revision.",
-                    retryable: true)
+        try answer.withLock { s in
+            if head.status == 206 {
+                let range = try RangeAnswer(head, asked: asked, expectedTotal: expectedTotal, totalIsListed: totalIsListed)
+                // A range from byte 0 into an empty file starts the file over: it may be another version.
+                let restartsFile = asked.lowerBound == 0 && sink.length == 0
+                try identity.heard(head, size: range.total ?? expectedTotal, restartsFile: restartsFile)
+                s.learnedTotal = range.total
+                s.promised = range.length
+            } else {
+                // A full body: the server ignores ranges, or the file changed since our partial.
+                let length = head.contentLength
+                // Another length than a listing promised is an error; than a size learned earlier,
+                // it is the new version, which this whole body replaces the partial with.
+                if let length, let expectedTotal, length != expectedTotal, totalIsListed {
+                    throw DownloadFailure(.integrity,
+                        "The server's file is \(length) bytes but the listing said \(expectedTotal). Retry to fetch the new revision.",
+                        retryable: true)
+                }
+                let validatorSent = identity.validator
+                try identity.heard(head, size: length ?? expectedTotal, restartsFile: true)
+                if asked.lowerBound > 0 || sink.length > 0 {
+                    // What is on disk is dropped: say why before the first new byte, so no one is
+                    // told it was resumed.
+                    let validatorNow = RangeValidator.strong(in: head)
+                    onRestart(validatorSent != nil && validatorNow != nil && validatorSent != validatorNow ? .remoteChanged : .rangesIgnored)
+                    try sink.restart()
+                }
+                s.isWholeBody = true
+                s.learnedTotal = length
+                // The body may not run past the file: its Content-Length, else the listed size.
+                s.promised = length ?? (totalIsListed ? expectedTotal : nil)
             }
-            let validatorSent = identity.validator
-            try identity.heard(head, size: length ?? expectedTotal, restartsFile: true)
-            if asked.lowerBound > 0 || sink.length > 0 {
-                // What is on disk is dropped: say why before the first new byte, so no one is
-                // told it was resumed.
-                let validatorNow = RangeValidator.strong(in: head)
-                onRestart(validatorSent != nil && validatorNow != nil && validatorSent != validatorNow ? .remoteChanged : .rangesIgnored)
-                try sink.restart()
-            }
-            isWholeBody = true
-            learnedTotal = length
-            // The body may not run past the file: its Content-Length, else the listed size.
-            promised = length ?? (totalIsListed ? expectedTotal : nil)
         }
     }
 
     @Sendable func write(_ data: Data) throws {
-        let room: Int64? = lock.locked { promised.map { $0 - received } }
+        let room: Int64? = answer.withLock { s in s.promised.map { $0 - s.received } }
         guard let allowed = room, Int64(data.count) > allowed else {
             try sink.append(data)
-            lock.locked { received += Int64(data.count) }
+            answer.withLock { $0.received += Int64(data.count) }
             return
         }
         // Bytes past the promised end are never stored (they would corrupt the next range or
         // grow the file without bound, like an endless chunked body); the response ends here.
         try sink.append(data.prefix(Int(max(0, allowed))))
-        let end = lock.locked { () -> Int64 in
-            received += max(0, allowed)
-            return promised ?? 0
+        let end = answer.withLock { s -> Int64 in
+            s.received += max(0, allowed)
+            return s.promised ?? 0
         }
         throw TransferError.protocolViolation("the server sent more than the \(end) bytes it promised")
     }
 
     func shortfall() -> (expected: Int64, received: Int64)? {
-        lock.lock(); defer { lock.unlock() }
-        guard let promised, received < promised else { return nil }
-        return (promised, received)
+        let s = answer.current
+        guard let promised = s.promised, s.received < promised else { return nil }
+        return (promised, s.received)
     }
 
     /// The range answered is shorter than the one asked: the file ends there.
     var endedShort: Bool {
-        lock.locked { !isWholeBody && (promised ?? 0) < Int64(asked.count) }
+        let s = answer.current
+        return !s.isWholeBody && (s.promised ?? 0) < Int64(asked.count)
     }
 }

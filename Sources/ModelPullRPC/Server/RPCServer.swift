@@ -11,9 +11,8 @@ public final class RPCServer: @unchecked Sendable {
     let registry = RequestRegistry()
     private let parser = JSONParser()
     private let writer = JSONWriter()
-    private let stateLock = NSLock()
-    private var shuttingDown = false
-    private var exitRequested = false
+    /// Whether the session stops taking work, and whether its end has begun.
+    private let ending = LockedValue((shuttingDown: false, exitRequested: false))
     private let onExit: @Sendable (Int32) -> Void
 
     /// `onExit` is called once, after the last answer was queued, when the session ends (stdin
@@ -112,22 +111,21 @@ public final class RPCServer: @unchecked Sendable {
     // MARK: Ending
 
     var isShuttingDown: Bool {
-        stateLock.lock(); defer { stateLock.unlock() }
-        return shuttingDown
+        ending.current.shuttingDown
     }
 
     /// Stops new work and cancels running downloads; their requests are answered `cancelled`.
     func beginShutdown() async {
-        stateLock.withLock { shuttingDown = true }
+        ending.withLock { $0.shuttingDown = true }
         await engine.shutdown()
     }
 
     /// Ends the session: cancel everything, give in-flight requests a moment to answer, exit.
     /// Safe to call more than once (EOF and SIGTERM may both arrive).
     public func end(reason: String) async {
-        let first = stateLock.withLock {
-            defer { exitRequested = true }
-            return !exitRequested
+        let first = ending.withLock { state in
+            defer { state.exitRequested = true }
+            return !state.exitRequested
         }
         guard first else { return }
         log(.info, "ending session: \(reason)")

@@ -1,4 +1,5 @@
 import Foundation
+import ModelPullCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -34,8 +35,7 @@ public final class StdinReader: @unchecked Sendable {
     private let onFramingDetected: @Sendable (Framing) -> Void
     private let onEvent: @Sendable (FramerEvent) -> Void
     private let onEnd: @Sendable (End) -> Void
-    private let startLock = NSLock()
-    private var started = false  // guarded by startLock
+    private let started = LockedValue(false)
 
     public init(
         fd: Int32 = STDIN_FILENO,
@@ -59,10 +59,11 @@ public final class StdinReader: @unchecked Sendable {
     /// blocked read(2) cannot be interrupted portably, so there is no `stop()`: the process
     /// exiting (or the peer closing stdin) ends it.
     public func start() {
-        startLock.lock()
-        defer { startLock.unlock() }
-        guard !started else { return }
-        started = true
+        let first = started.withLock { started in
+            defer { started = true }
+            return !started
+        }
+        guard first else { return }
         let thread = Thread { [self] in self.run() }
         thread.name = "modelpull.stdin"
         thread.start()

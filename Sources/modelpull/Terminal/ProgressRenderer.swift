@@ -5,42 +5,47 @@ import ModelPullCore
 /// fitted to the terminal's width at every draw (a resized window never leaves wrapped copies
 /// behind). Elsewhere (a log file, a pipe): a plain line per status change, or every few seconds.
 /// The terminal event is left to the command, which says how the job ended exactly once.
-final class ProgressRenderer: @unchecked Sendable {
+final class ProgressRenderer: Sendable {
     private let interactive: Bool
-    private let columns: () -> Int
-    private let lock = NSLock()
-    private var lastStatus: DownloadStatus?
-    private var lastPlainLine: Double = 0
-    private var drewLine = false
+    private let columns: @Sendable () -> Int
+    private struct State {
+        var lastStatus: DownloadStatus?
+        var lastPlainLine: Double = 0
+        var drewLine = false
+    }
+    /// Held while drawing, so lines from two threads never interleave.
+    private let state = LockedValue(State())
 
     /// `columns` is read at every redraw, so the line follows the window's width.
-    init(interactive: Bool, columns: @escaping () -> Int = { TerminalText.columns() ?? 80 }) {
+    init(interactive: Bool, columns: @escaping @Sendable () -> Int = { TerminalText.columns() ?? 80 }) {
         self.interactive = interactive
         self.columns = columns
     }
 
     func render(_ snapshot: ProgressSnapshot) {
-        lock.lock(); defer { lock.unlock() }
         // Failures are said once, by the command; a person at a terminal reads its summary.
         guard !snapshot.status.isTerminal || (!interactive && snapshot.status == .complete) else { return }
-        let statusChanged = snapshot.status != lastStatus
-        lastStatus = snapshot.status
-        if interactive {
-            Console.write(STDERR_FILENO, "\r\u{1B}[2K" + Self.line(snapshot, columns: columns()))
-            drewLine = true
-        } else {
-            let now = monotonicSeconds()
-            guard statusChanged || now - lastPlainLine >= 5 else { return }
-            lastPlainLine = now
-            Console.write(STDERR_FILENO, Self.plainLine(snapshot) + "\n")
+        state.withLock { state in
+            let statusChanged = snapshot.status != state.lastStatus
+            state.lastStatus = snapshot.status
+            if interactive {
+                Console.write(STDERR_FILENO, "\r\u{1B}[2K" + Self.line(snapshot, columns: columns()))
+                state.drewLine = true
+            } else {
+                let now = monotonicSeconds()
+                guard statusChanged || now - state.lastPlainLine >= 5 else { return }
+                state.lastPlainLine = now
+                Console.write(STDERR_FILENO, Self.plainLine(snapshot) + "\n")
+            }
         }
     }
 
     /// Clears the progress line, so what the command prints next starts on a clean line.
     func finish() {
-        lock.lock(); defer { lock.unlock() }
-        if interactive, drewLine { Console.write(STDERR_FILENO, "\r\u{1B}[2K") }
-        drewLine = false
+        state.withLock { state in
+            if interactive, state.drewLine { Console.write(STDERR_FILENO, "\r\u{1B}[2K") }
+            state.drewLine = false
+        }
     }
 
     /// The redrawn line, never wider than `columns - 1` (the last column would wrap on some

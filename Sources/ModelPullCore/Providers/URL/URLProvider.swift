@@ -278,20 +278,20 @@ private struct ResumePoint {
 /// Says "Resuming" once the server has shown it continues the kept bytes: the first progress
 /// past them with no restart in between. A server that answers with the whole file restarts it
 /// (`WholeBodyRestart`), and then nothing was resumed.
-private final class ResumeAnnouncer: @unchecked Sendable {
-    private let lock = NSLock()
+private struct ResumeAnnouncer: Sendable {
     private let kept: Int64
     private let announce: @Sendable () -> Void
-    private var settled: Bool
+    /// Said, or no longer true to say.
+    private let settled: LockedValue<Bool>
 
     init(kept: Int64, announce: @escaping @Sendable () -> Void) {
         self.kept = kept
         self.announce = announce
-        settled = kept == 0
+        settled = LockedValue(kept == 0)
     }
 
     func progressed(to completed: Int64) {
-        let due = lock.locked { () -> Bool in
+        let due = settled.withLock { settled -> Bool in
             guard !settled, completed > kept else { return false }
             settled = true
             return true
@@ -301,29 +301,30 @@ private final class ResumeAnnouncer: @unchecked Sendable {
 
     /// Any retry before the announcement may have dropped the kept bytes: say nothing then.
     func heardRetry(_ message: String) {
-        lock.locked { settled = true }
+        settled.withLock { $0 = true }
     }
 }
 
 /// Keeps the partial record in step with the validator the bytes come with, writing it only
 /// when that changes (the first response, or a restart after the remote file changed).
-private final class PartialRecorder: @unchecked Sendable {
-    private let lock = NSLock()
+private struct PartialRecorder: Sendable {
     private let path: String
-    private var record: PartialRecord
-    private var written = false
+    /// The record as last written (`written` false until the first write).
+    private let state: LockedValue<(record: PartialRecord, written: Bool)>
 
     init(path: String, record: PartialRecord) {
         self.path = path
-        self.record = record
+        state = LockedValue((record, false))
     }
 
     func record(_ identity: RemoteFileIdentity) throws(DownloadFailure) {
-        lock.lock(); defer { lock.unlock() }
-        guard !written || record.validator != identity.validator || record.size != identity.size else { return }
-        record.validator = identity.validator
-        record.size = identity.size
-        try record.write(to: path)
-        written = true
+        // Held while writing, so two pieces hearing at once write the record once, in order.
+        try state.withLock { (state) throws(DownloadFailure) in
+            guard !state.written || state.record.validator != identity.validator || state.record.size != identity.size else { return }
+            state.record.validator = identity.validator
+            state.record.size = identity.size
+            try state.record.write(to: path)
+            state.written = true
+        }
     }
 }
