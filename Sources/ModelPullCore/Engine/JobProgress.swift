@@ -11,48 +11,20 @@ import Foundation
 /// Emission happens under the lock so a late byte update on a network thread can never overtake
 /// the terminal event on its way to the ordered writer. Observers must therefore be quick and
 /// must not call back into this object (the RPC layer only enqueues a frame).
-public final class JobProgress: @unchecked Sendable {
+public final class JobProgress: Sendable {
     public typealias Observer = @Sendable (ProgressSnapshot) -> Void
 
-    private struct FileState {
-        var size: Int64?
-        var completed: Int64 = 0
-        var done = false
-    }
+    /// What replaces a secret in messages.
+    public static let redacted = "[REDACTED]"
 
-    private let lock = NSLock()
-    private let downloadId: String
-    private let minimumInterval: Double
-    private let heartbeatInterval: Double
-
-    private var observers: [Int: Observer] = [:]
-    private var status: DownloadStatus
-    private var message: String
-    /// Keyed by exact bytes: two paths that are merely canonically equivalent are two files.
-    private var files: [ExactPath: FileState] = [:]
-    private var fileOrder: [ExactPath] = []
-    private var currentFile: String?
-    private var totalOverride: Int64?
-    private var reusedBytes: Int64 = 0
-    private var networkBytes: Int64 = 0
-    private var speed = SpeedMeter()
-    private var lastEmitted: ProgressSnapshot?
-    private var lastEmitTime: Double = 0
-    private var pending = false
-    private var closed = false
-    private var secrets: [String] = []
-    private let clock: @Sendable () -> Double
+    private let ledger: LockedValue<Ledger>
 
     /// `clock` is monotonic seconds; tests pass their own to step time without sleeping.
     public init(downloadId: String, status: DownloadStatus, message: String,
                 minimumInterval: Double = 0.1, heartbeatInterval: Double = 2.0,
                 clock: @escaping @Sendable () -> Double = { monotonicSeconds() }) {
-        self.clock = clock
-        self.downloadId = downloadId
-        self.status = status
-        self.message = message
-        self.minimumInterval = minimumInterval
-        self.heartbeatInterval = heartbeatInterval
+        ledger = LockedValue(Ledger(downloadId: downloadId, minimumInterval: minimumInterval,
+                                    heartbeatInterval: heartbeatInterval, clock: clock, status: status, message: message))
     }
 
     // MARK: Subscribers
@@ -61,7 +33,111 @@ public final class JobProgress: @unchecked Sendable {
     /// Returns false when the job already ended; the caller then reads the completion instead.
     @discardableResult
     public func attach(_ id: Int, _ observer: @escaping Observer) -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        ledger.withLock { $0.attach(id, observer) }
+    }
+
+    /// Detaches one observer, giving it a terminal `cancelled` event of its own; the job goes on
+    /// for the others.
+    public func detach(_ id: Int, failure: DownloadFailure) {
+        ledger.withLock { $0.detach(id, failure: failure) }
+    }
+
+    public var subscriberCount: Int { ledger.withLock { $0.observers.count } }
+
+    // MARK: Secrets
+
+    /// A credential that must never appear in what this job reports. Messages quote servers
+    /// (an error page, Ollama's words), and a server may quote the credential back: every
+    /// message, failure and detail that leaves the job is scrubbed of it. Values too short to
+    /// be a credential are ignored (they would blank out ordinary words).
+    public func addSecret(_ secret: String) { ledger.withLock { $0.addSecret(secret) } }
+
+    /// `failure` without any secret in its message or details.
+    public func redact(_ failure: DownloadFailure) -> DownloadFailure { ledger.withLock { $0.redact(failure) } }
+
+    // MARK: Provider-facing updates
+
+    /// A status change is always reported, immediately.
+    public func setStatus(_ newStatus: DownloadStatus, _ newMessage: String) {
+        ledger.withLock { $0.setStatus(newStatus, newMessage) }
+    }
+
+    /// A new human message without a status change (a stall warning, the next phase).
+    public func setMessage(_ newMessage: String) { ledger.withLock { $0.setMessage(newMessage) } }
+
+    /// A message every observer must see, sent at once rather than merged into the next
+    /// report: a retry, a restart from zero, a resume the server confirmed. Rare by nature.
+    public func announce(_ newMessage: String) { ledger.withLock { $0.announce(newMessage) } }
+
+    /// Declares a file and its size when known; totals are the sum of declared sizes.
+    public func addFile(_ name: String, size: Int64?) { ledger.withLock { $0.addFile(name, size: size) } }
+
+    /// Bytes of `name` that were already on disk before this run (a reused file or a resumed
+    /// partial). They count towards done bytes but not towards speed.
+    public func reuse(_ name: String, bytes: Int64, fileComplete: Bool) {
+        ledger.withLock { $0.reuse(name, bytes: bytes, fileComplete: fileComplete) }
+    }
+
+    /// How far `name` has come. Values are positions, not deltas, so a retried range that sends
+    /// the same bytes again cannot inflate progress; only growth counts as network bytes.
+    public func advance(_ name: String, completed: Int64) { ledger.withLock { $0.advance(name, completed: completed) } }
+
+    public func fileFinished(_ name: String) { ledger.withLock { $0.fileFinished(name) } }
+
+    /// Overrides the total when a provider knows it better than the sum of files (Ollama layers
+    /// can be announced late). Totals may grow; percent still never goes back.
+    public func setTotal(_ total: Int64?) { ledger.withLock { $0.setTotal(total) } }
+
+    /// Called by the engine's ticker: sends what is pending, or a heartbeat when nothing has been
+    /// said for a while, so clients with watchdogs see the job alive through silent phases.
+    public func tick() { ledger.withLock { $0.tick() } }
+
+    /// Sends the one terminal event and closes the job for good.
+    public func finish(_ outcome: Result<DownloadResult, DownloadFailure>) { ledger.withLock { $0.finish(outcome) } }
+
+    /// The latest state, for `downloads/list`.
+    public func current() -> ProgressSnapshot { ledger.withLock { $0.current() } }
+
+    public var bytesReusedSoFar: Int64 { ledger.withLock { $0.reusedBytes } }
+
+    public var networkBytesSoFar: Int64 { ledger.withLock { $0.networkBytes } }
+}
+
+/// One job's progress as reported so far, and the rules that turn it into snapshots; reached
+/// only under the `JobProgress` lock.
+private struct Ledger {
+    struct FileState {
+        var size: Int64?
+        var completed: Int64 = 0
+        var done = false
+    }
+
+    let downloadId: String
+    let minimumInterval: Double
+    let heartbeatInterval: Double
+    let clock: @Sendable () -> Double
+
+    var observers: [Int: JobProgress.Observer] = [:]
+    var status: DownloadStatus
+    var message: String
+    /// Keyed by exact bytes: two paths that are merely canonically equivalent are two files.
+    var files: [ExactPath: FileState] = [:]
+    var fileOrder: [ExactPath] = []
+    var currentFile: String?
+    var totalOverride: Int64?
+    var reusedBytes: Int64 = 0
+    var networkBytes: Int64 = 0
+    var speed = SpeedMeter()
+    var lastEmitted: ProgressSnapshot?
+    var lastEmitTime: Double = 0
+    var pending = false
+    var closed = false
+    var secrets: [String] = []
+
+
+    /// Attaches an observer and sends it the current state at once (its first event).
+    /// Returns false when the job already ended; the caller then reads the completion instead.
+    mutating func attach(_ id: Int, _ observer: @escaping JobProgress.Observer) -> Bool {
         guard !closed else { return false }
         observers[id] = observer
         let now = clock()
@@ -77,8 +153,7 @@ public final class JobProgress: @unchecked Sendable {
 
     /// Detaches one observer, giving it a terminal `cancelled` event of its own; the job goes on
     /// for the others.
-    public func detach(_ id: Int, failure: DownloadFailure) {
-        lock.lock(); defer { lock.unlock() }
+    mutating func detach(_ id: Int, failure: DownloadFailure) {
         guard !closed, let observer = observers.removeValue(forKey: id) else { return }
         // Floored like every other event: a total that grew since must not pull percent back.
         var snapshot = makeSnapshot(now: clock(), floor: lastEmitted)
@@ -91,22 +166,14 @@ public final class JobProgress: @unchecked Sendable {
         observer(snapshot)
     }
 
-    public var subscriberCount: Int {
-        lock.lock(); defer { lock.unlock() }
-        return observers.count
-    }
 
     // MARK: Secrets
-
-    /// What replaces a secret in messages.
-    public static let redacted = "[REDACTED]"
 
     /// A credential that must never appear in what this job reports. Messages quote servers
     /// (an error page, Ollama's words), and a server may quote the credential back: every
     /// message, failure and detail that leaves the job is scrubbed of it. Values too short to
     /// be a credential are ignored (they would blank out ordinary words).
-    public func addSecret(_ secret: String) {
-        lock.lock(); defer { lock.unlock() }
+    mutating func addSecret(_ secret: String) {
         for value in [secret, secret.trimmingCharacters(in: .whitespacesAndNewlines)]
         where value.count >= 6 && !secrets.contains(value) {
             secrets.append(value)
@@ -116,15 +183,14 @@ public final class JobProgress: @unchecked Sendable {
     }
 
     /// `failure` without any secret in its message or details.
-    public func redact(_ failure: DownloadFailure) -> DownloadFailure {
-        lock.lock(); defer { lock.unlock() }
+    func redact(_ failure: DownloadFailure) -> DownloadFailure {
         return scrub(failure)
     }
 
     private func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) {
-            text = text.replacingOccurrences(of: secret, with: Self.redacted)
+            text = text.replacingOccurrences(of: secret, with: JobProgress.redacted)
         }
         return text
     }
@@ -146,91 +212,90 @@ public final class JobProgress: @unchecked Sendable {
     // MARK: Provider-facing updates
 
     /// A status change is always reported, immediately.
-    public func setStatus(_ newStatus: DownloadStatus, _ newMessage: String) {
+    mutating func setStatus(_ newStatus: DownloadStatus, _ newMessage: String) {
         precondition(!newStatus.isTerminal, "terminal statuses go through finish(_:)")
-        update(forceEmit: true) {
-            status = newStatus
-            message = newMessage
+        update(forceEmit: true) { ledger in
+            ledger.status = newStatus
+            ledger.message = newMessage
         }
     }
 
     /// A new human message without a status change (a stall warning, the next phase).
-    public func setMessage(_ newMessage: String) {
-        update(forceEmit: false) { message = newMessage; pending = true }
+    mutating func setMessage(_ newMessage: String) {
+        update(forceEmit: false) { ledger in ledger.message = newMessage; ledger.pending = true }
     }
 
     /// A message every observer must see, sent at once rather than merged into the next
     /// report: a retry, a restart from zero, a resume the server confirmed. Rare by nature.
-    public func announce(_ newMessage: String) {
-        update(forceEmit: true) { message = newMessage }
+    mutating func announce(_ newMessage: String) {
+        update(forceEmit: true) { ledger in ledger.message = newMessage }
     }
 
     /// Declares a file and its size when known; totals are the sum of declared sizes.
-    public func addFile(_ name: String, size: Int64?) {
-        update(forceEmit: false) {
+    mutating func addFile(_ name: String, size: Int64?) {
+        update(forceEmit: false) { ledger in
             let id = ExactPath(name)
-            if files[id] == nil { fileOrder.append(id) }
-            files[id, default: FileState()].size = size
-            pending = true
+            if ledger.files[id] == nil { ledger.fileOrder.append(id) }
+            ledger.files[id, default: FileState()].size = size
+            ledger.pending = true
         }
     }
 
     /// Bytes of `id` that were already on disk before this run (a reused file or a resumed
     /// partial). They count towards done bytes but not towards speed.
-    public func reuse(_ name: String, bytes: Int64, fileComplete: Bool) {
-        update(forceEmit: false) {
+    mutating func reuse(_ name: String, bytes: Int64, fileComplete: Bool) {
+        update(forceEmit: false) { ledger in
             let id = ExactPath(name)
-            var state = files[id, default: FileState()]
-            if files[id] == nil { fileOrder.append(id) }
+            var state = ledger.files[id, default: FileState()]
+            if ledger.files[id] == nil { ledger.fileOrder.append(id) }
             let gained = max(0, bytes - state.completed)
             state.completed += gained
-            reusedBytes += gained
+            ledger.reusedBytes += gained
             if fileComplete { state.done = true }
-            files[id] = state
-            pending = true
+            ledger.files[id] = state
+            ledger.pending = true
         }
     }
 
     /// How far `id` has come. Values are positions, not deltas, so a retried range that sends the
     /// same bytes again cannot inflate progress; only growth counts as network bytes.
-    public func advance(_ name: String, completed: Int64) {
-        update(forceEmit: false) {
+    mutating func advance(_ name: String, completed: Int64) {
+        update(forceEmit: false) { ledger in
             let id = ExactPath(name)
-            var state = files[id, default: FileState()]
-            if files[id] == nil { fileOrder.append(id) }
+            var state = ledger.files[id, default: FileState()]
+            if ledger.files[id] == nil { ledger.fileOrder.append(id) }
             let gained = completed - state.completed
             if gained > 0 {
                 state.completed = completed
-                networkBytes += gained
-                speed.record(totalBytes: networkBytes, at: clock())
+                ledger.networkBytes += gained
+                ledger.speed.record(totalBytes: ledger.networkBytes, at: ledger.clock())
             }
-            files[id] = state
-            currentFile = name
-            pending = true
+            ledger.files[id] = state
+            ledger.currentFile = name
+            ledger.pending = true
         }
     }
 
-    public func fileFinished(_ name: String) {
-        update(forceEmit: false) {
+    mutating func fileFinished(_ name: String) {
+        update(forceEmit: false) { ledger in
             let id = ExactPath(name)
-            guard var state = files[id] else { return }
+            guard var state = ledger.files[id] else { return }
             state.done = true
             if let size = state.size { state.completed = max(state.completed, size) }
-            files[id] = state
-            pending = true
+            ledger.files[id] = state
+            ledger.pending = true
         }
     }
 
     /// Overrides the total when a provider knows it better than the sum of files (Ollama layers
     /// can be announced late). Totals may grow; percent still never goes back.
-    public func setTotal(_ total: Int64?) {
-        update(forceEmit: false) { totalOverride = total; pending = true }
+    mutating func setTotal(_ total: Int64?) {
+        update(forceEmit: false) { ledger in ledger.totalOverride = total; ledger.pending = true }
     }
 
     /// Called by the engine's ticker: sends what is pending, or a heartbeat when nothing has been
     /// said for a while, so clients with watchdogs see the job alive through silent phases.
-    public func tick() {
-        lock.lock(); defer { lock.unlock() }
+    mutating func tick() {
         guard !closed else { return }
         let now = clock()
         if pending || now - lastEmitTime >= heartbeatInterval {
@@ -239,8 +304,7 @@ public final class JobProgress: @unchecked Sendable {
     }
 
     /// Sends the one terminal event and closes the job for good.
-    public func finish(_ outcome: Result<DownloadResult, DownloadFailure>) {
-        lock.lock(); defer { lock.unlock() }
+    mutating func finish(_ outcome: Result<DownloadResult, DownloadFailure>) {
         guard !closed else { return }
         // Floored like every other event: a total that grew since must not pull percent back.
         var snapshot = makeSnapshot(now: clock(), floor: lastEmitted)
@@ -267,28 +331,17 @@ public final class JobProgress: @unchecked Sendable {
     }
 
     /// The latest state, for `downloads/list`.
-    public func current() -> ProgressSnapshot {
-        lock.lock(); defer { lock.unlock() }
+    func current() -> ProgressSnapshot {
         if closed, let last = lastEmitted { return last }
         return makeSnapshot(now: clock(), floor: lastEmitted)
     }
 
-    public var bytesReusedSoFar: Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return reusedBytes
-    }
-
-    public var networkBytesSoFar: Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return networkBytes
-    }
 
     // MARK: Internals (called with the lock held)
 
-    private func update(forceEmit: Bool, _ change: () -> Void) {
-        lock.lock(); defer { lock.unlock() }
+    private mutating func update(forceEmit: Bool, _ change: (inout Ledger) -> Void) {
         guard !closed else { return }
-        change()
+        change(&self)
         let now = clock()
         if forceEmit || now - lastEmitTime >= minimumInterval {
             emit(now: now)
@@ -297,7 +350,7 @@ public final class JobProgress: @unchecked Sendable {
         }
     }
 
-    private func emit(now: Double) {
+    private mutating func emit(now: Double) {
         let snapshot = makeSnapshot(now: now, floor: lastEmitted)
         for observer in observers.values { observer(snapshot) }
         lastEmitted = snapshot
