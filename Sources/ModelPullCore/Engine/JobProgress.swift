@@ -134,7 +134,6 @@ private struct Ledger {
     var closed = false
     var secrets: [String] = []
 
-
     /// Attaches an observer and sends it the current state at once (its first event).
     /// Returns false when the job already ended; the caller then reads the completion instead.
     mutating func attach(_ id: Int, _ observer: @escaping JobProgress.Observer) -> Bool {

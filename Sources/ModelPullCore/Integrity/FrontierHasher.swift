@@ -11,11 +11,9 @@ import Foundation
 final class FrontierHasher: @unchecked Sendable {
     private let file: PartialFile
     private let thread = LowPriorityThread(name: "modelpull.hash")
-    private let lock = NSLock()
-    private var frontier: Int64 = 0
-    private var draining = false
-    /// Set by `finish` or `stop`: the thread hashes no further.
-    private var stopped = false
+    /// How far the file is written, whether the thread is draining towards it, and whether it
+    /// must stop (set by `finish` or `stop`: the thread hashes no further).
+    private let progress = LockedValue((frontier: Int64(0), draining: false, stopped: false))
     /// Touched by one thread at a time: the hashing thread, then (after `thread.drained()`) the one that
     /// finishes.
     private var hasher: any IncrementalHasher
@@ -31,12 +29,12 @@ final class FrontierHasher: @unchecked Sendable {
 
     /// The first `prefix` bytes are on disk: hash up to there in the background.
     func advance(to prefix: Int64) {
-        lock.lock()
-        guard !stopped, prefix > frontier else { lock.unlock(); return }
-        frontier = prefix
-        let start = !draining
-        draining = true
-        lock.unlock()
+        let start = progress.withLock { state -> Bool in
+            guard !state.stopped, prefix > state.frontier else { return false }
+            state.frontier = prefix
+            defer { state.draining = true }
+            return !state.draining
+        }
         if start { thread.async { [self] in drain() } }
     }
 
@@ -58,31 +56,32 @@ final class FrontierHasher: @unchecked Sendable {
     /// Gives up without waiting (the file is being truncated to start over): the thread stops at
     /// its next chunk and its digest is never used.
     func abandon() {
-        lock.locked { stopped = true }
+        progress.withLock { $0.stopped = true }
         thread.close()
     }
 
     /// Stops the thread's hashing (at the next chunk) and waits until it no longer reads the
     /// file, so the caller may close it or finish the digest.
     func stop() async {
-        lock.locked { stopped = true }
+        progress.withLock { $0.stopped = true }
         await thread.drained()
         thread.close()
     }
 
     private func drain() {
         while true {
-            let target: Int64? = lock.locked {
-                if stopped || hashed >= frontier {
-                    draining = false
+            let hashed = self.hashed
+            let target: Int64? = progress.withLock { state in
+                if state.stopped || hashed >= state.frontier {
+                    state.draining = false
                     return nil
                 }
-                return frontier
+                return state.frontier
             }
             guard let target else { return }
             hash(upTo: target, stoppable: true)
             if failure != nil {
-                lock.locked { draining = false; stopped = true }
+                progress.withLock { $0.draining = false; $0.stopped = true }
                 return
             }
         }
@@ -96,7 +95,7 @@ final class FrontierHasher: @unchecked Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
         defer { buffer.deallocate() }
         while hashed < target {
-            if stoppable, lock.locked({ stopped }) { return }
+            if stoppable, progress.current.stopped { return }
             let want = Int(min(Int64(Self.chunk), target - hashed))
             do {
                 let got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: hashed)

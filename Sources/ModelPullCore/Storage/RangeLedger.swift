@@ -98,56 +98,58 @@ private func closeFile(_ fd: Int32) -> Int32 { Darwin.close(fd) }
 ///
 /// A power cut may still lose bytes the record lists; the digest check at the end catches them,
 /// as it does for a partial written in order.
-final class RangeLedger: @unchecked Sendable {
+final class RangeLedger: Sendable {
+    private struct State {
+        var record: RangeRecord
+        var closed = false
+        var lastFlush = monotonicSeconds()
+        var flushing = false
+    }
     private let file: PartialFile
-    private let lock = NSLock()
-    private var record: RangeRecord
-    private var closed = false
-    /// Serializes record writes (progress ticks and the final one) and guards `written`.
-    private let writeLock = NSLock()
-    private var written: RangeRecord?
+    private let state: LockedValue<State>
+    /// The record last written; held while writing, so record writes (progress ticks and the
+    /// final one) never interleave.
+    private let written = LockedValue<RangeRecord?>(nil)
     private let flushQueue = DispatchQueue(label: "modelpull.flush", qos: .utility)
     private let flushInterval: Double
-    private var lastFlush = monotonicSeconds()
-    private var flushing = false
 
     init(file: PartialFile, record: RangeRecord, flushInterval: Double) {
         self.file = file
-        self.record = record
+        state = LockedValue(State(record: record))
         self.flushInterval = flushInterval
     }
 
-    var size: Int64 { lock.locked { record.size } }
-    var done: ByteRangeSet { lock.locked { record.done } }
-    var validator: String? { lock.locked { record.validator } }
+    var size: Int64 { state.current.record.size }
+    var done: ByteRangeSet { state.current.record.done }
+    var validator: String? { state.current.record.validator }
 
     /// Takes the validator a response revealed when the record had none (a resumed partial
     /// whose first run never heard one); written with the next record.
     func adopt(validator: String?) {
         guard let validator else { return }
-        lock.locked { if record.validator == nil { record.validator = validator } }
+        state.withLock { if $0.record.validator == nil { $0.record.validator = validator } }
     }
 
     /// Records a finished range and returns the new end of the contiguous prefix.
     @discardableResult
     func markDone(_ range: Range<Int64>) -> Int64 {
-        lock.locked {
-            record.done.insert(range)
-            return record.done.prefixEnd
+        state.withLock { state in
+            state.record.done.insert(range)
+            return state.record.done.prefixEnd
         }
     }
 
     /// Writes the record, counting `inFlight` (what pieces still running have written: those
     /// bytes are in the file too) as done, unless nothing changed since the last write.
     func store(inFlight: [Range<Int64>]) {
-        guard let snapshot: RangeRecord = lock.locked({ closed ? nil : record }) else { return }
+        guard let snapshot: RangeRecord = state.withLock({ $0.closed ? nil : $0.record }) else { return }
         write(snapshot, inFlight: inFlight)
     }
 
     private func write(_ snapshot: RangeRecord, inFlight: [Range<Int64>]) {
         var snapshot = snapshot
         for range in inFlight { snapshot.done.insert(range) }
-        writeLock.locked {
+        written.withLock { written in
             guard snapshot != written else { return }
             // A failed write (a full disk) keeps the last record: it claims less, never more.
             if (try? snapshot.store(partialPath: file.path)) != nil { written = snapshot }
@@ -156,17 +158,17 @@ final class RangeLedger: @unchecked Sendable {
 
     /// Flushes the bytes written so far in the background, at most every `flushInterval`.
     func flushSoon() {
-        let due: Bool = lock.locked {
-            guard !closed, !flushing, monotonicSeconds() - lastFlush >= flushInterval else { return false }
-            flushing = true
+        let due: Bool = state.withLock { state in
+            guard !state.closed, !state.flushing, monotonicSeconds() - state.lastFlush >= flushInterval else { return false }
+            state.flushing = true
             return true
         }
         guard due else { return }
         flushQueue.async { [self] in
             file.syncData()
-            lock.locked {
-                flushing = false
-                lastFlush = monotonicSeconds()
+            state.withLock { state in
+                state.flushing = false
+                state.lastFlush = monotonicSeconds()
             }
         }
     }
@@ -175,9 +177,9 @@ final class RangeLedger: @unchecked Sendable {
     /// (`inFlight` non-nil): a finished file needs none, it is about to be verified and renamed.
     /// Returns once no flush runs, so the caller may close the file.
     func close(persisting inFlight: [Range<Int64>]?) async {
-        let snapshot: RangeRecord? = lock.locked {
-            closed = true
-            return record
+        let snapshot: RangeRecord? = state.withLock { state in
+            state.closed = true
+            return state.record
         }
         if let inFlight, let snapshot { write(snapshot, inFlight: inFlight) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

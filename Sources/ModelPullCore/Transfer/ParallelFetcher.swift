@@ -72,17 +72,15 @@ struct ParallelFetcher: Sendable {
 }
 
 /// The shared state of one parallel fetch: plan, ledger, size, validators.
-private final class ParallelRun: @unchecked Sendable {
+private final class ParallelRun: Sendable {
     let target: Target
     let tuning: TransferTuning
     /// Which validator every piece sends as `If-Range` once a response revealed one.
     let identity: RemoteIdentityWatch
     let size = OnceValue<Int64>()
     let planner: PiecePlanner
-    private let lock = NSLock()
-    private var ledger: RangeLedger?
-    private var etag: String?
-    private var lastModified: String?
+    /// The record of finished ranges, once the size is known, and the validators heard.
+    private let state: LockedValue<(ledger: RangeLedger?, etag: String?, lastModified: String?)>
     private let resumedBytes: Int64
 
     typealias Target = ParallelFetcher.Target
@@ -94,7 +92,7 @@ private final class ParallelRun: @unchecked Sendable {
         if let resumed = target.resumed {
             planner = PiecePlanner(missing: resumed.done.gaps(upTo: resumed.size), pieceSize: tuning.pieceSize,
                                    minimumSplit: tuning.minimumSplit)
-            ledger = RangeLedger(file: target.file, record: resumed, flushInterval: tuning.flushInterval)
+            state = LockedValue((RangeLedger(file: target.file, record: resumed, flushInterval: tuning.flushInterval), nil, nil))
             resumedBytes = resumed.done.count
             target.hasher?.advance(to: resumed.done.prefixEnd)
             size.resolve(.success(resumed.size))
@@ -103,14 +101,18 @@ private final class ParallelRun: @unchecked Sendable {
             // fetched whole by it, a large one is split from there.
             planner = PiecePlanner(missing: [0..<tuning.parallelThreshold], pieceSize: tuning.pieceSize,
                                    minimumSplit: tuning.minimumSplit, firstPiece: tuning.parallelThreshold)
+            state = LockedValue((nil, nil, nil))
             resumedBytes = 0
         }
     }
 
     var validator: String? { identity.validator }
 
+    /// The record of finished ranges; nil until the first answer told the size.
+    private var ledger: RangeLedger? { state.current.ledger }
+
     func pieceCount(size: Int64) -> Int {
-        let missing: [Range<Int64>] = lock.locked { ledger?.done.gaps(upTo: size) ?? [0..<size] }
+        let missing: [Range<Int64>] = ledger?.done.gaps(upTo: size) ?? [0..<size]
         var pieces = 0
         for gap in missing {
             let length: Int64 = gap.upperBound - gap.lowerBound
@@ -122,12 +124,12 @@ private final class ParallelRun: @unchecked Sendable {
     /// A checked range answer's head, before its body: tells the caller the file's identity
     /// (first time), learns the size (first time), remembers the validators.
     func learned(total: Int64, head: HTTPResponseHead, cursor: PieceCursor) throws {
-        lock.locked {
-            etag = etag ?? head.headers["ETag"]
-            lastModified = lastModified ?? head.headers["Last-Modified"]
+        state.withLock { state in
+            state.etag = state.etag ?? head.headers["ETag"]
+            state.lastModified = state.lastModified ?? head.headers["Last-Modified"]
         }
         try identity.heard(head, size: total, restartsFile: false)
-        if let ledger = lock.locked({ ledger }) {
+        if let ledger {
             ledger.adopt(validator: identity.validator)
             return
         }
@@ -136,12 +138,11 @@ private final class ParallelRun: @unchecked Sendable {
         let record = RangeRecord(size: total, validator: identity.validator, done: ByteRangeSet())
         // Before the first byte: a partial with ranges but no record would pass for a prefix.
         try record.store(partialPath: target.file.path)
-        lock.locked { ledger = RangeLedger(file: target.file, record: record, flushInterval: tuning.flushInterval) }
+        state.withLock { $0.ledger = RangeLedger(file: target.file, record: record, flushInterval: tuning.flushInterval) }
         size.resolve(.success(total))
     }
 
     func finished(_ cursor: PieceCursor) {
-        let ledger = lock.locked { self.ledger }
         if let ledger {
             let prefix = ledger.markDone(cursor.start..<cursor.end)
             target.hasher?.advance(to: prefix)
@@ -156,7 +157,7 @@ private final class ParallelRun: @unchecked Sendable {
     func housekeeping(onProgress: @escaping @Sendable (Int64) -> Void) async {
         while !Task.isCancelled {
             let bytes = bytesOnDisk
-            if let ledger = lock.locked({ ledger }) {
+            if let ledger {
                 ledger.store(inFlight: planner.inFlightRanges)
                 ledger.flushSoon()
             }
@@ -168,19 +169,18 @@ private final class ParallelRun: @unchecked Sendable {
     /// The fetch ended: keeps the record of what is on disk unless every byte is there.
     func end(finished: Bool) async {
         if !size.isResolved { size.resolve(.failure(CancellationError())) }
-        let ledger = lock.locked { self.ledger }
         await ledger?.close(persisting: finished ? nil : planner.inFlightRanges)
     }
 
     func completeReport() async throws -> ParallelFetcher.Report {
         let total = try await size.value()
-        let done = lock.locked { ledger?.done } ?? ByteRangeSet()
+        let done = ledger?.done ?? ByteRangeSet()
         guard done.gaps(upTo: total).isEmpty else {
             await end(finished: false)
             throw DownloadFailure(.network, "The download of \(target.source.url.lastPathComponent) ended with bytes missing; retry to resume.")
         }
         await end(finished: true)
-        let (etag, lastModified) = lock.locked { (self.etag, self.lastModified) }
+        let (_, etag, lastModified) = state.current
         return .init(size: total, etag: etag, lastModified: lastModified, validator: identity.validator,
                      transferred: planner.writtenBytes)
     }
