@@ -14,7 +14,7 @@ import Foundation
 ///
 /// With each request bounded in size, the budget also bounds memory: even URLSession (the
 /// fallback engine) cannot buffer more than `capacity` × the request size however slow the disk.
-public final class ConnectionBudget: @unchecked Sendable {
+public final class ConnectionBudget: Sendable {
     /// Two files' worth of 16. Measured on the benchmark machine (Benchmarks/RESULTS.md), three
     /// 256 MiB files from a CDN that throttles each connection to 20 MB/s: 2.76 s with a budget
     /// of 16, 1.37–1.43 s with 32, peak RSS 54 MB; unthrottled, more connections cost little
@@ -33,13 +33,16 @@ public final class ConnectionBudget: @unchecked Sendable {
     @TaskLocal public static var owner = Owner.anonymous
 
     public let capacity: Int
-    private let lock = NSLock()
-    private var available: Int
-    /// Only waiters whose continuation is stored are queued, so `release` can always resume one.
-    private var waiters: [Waiter] = []
-    /// Slots held per owner (owners holding none are absent).
-    private var held: [Owner: Int] = [:]
+    private struct State {
+        var available: Int
+        /// Only waiters whose continuation is stored are queued, so `release` can always resume one.
+        var waiters: [Waiter] = []
+        /// Slots held per owner (owners holding none are absent).
+        var held: [Owner: Int] = [:]
+    }
+    private let state: LockedValue<State>
 
+    /// A task waiting for a slot; its fields change only under the budget's lock.
     private final class Waiter: @unchecked Sendable {
         let owner: Owner
         var continuation: CheckedContinuation<Void, any Error>?
@@ -54,7 +57,7 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// A budget whose slots are handed out later by `release` (a gate that opens bit by bit).
     init(capacity: Int, available: Int) {
         self.capacity = max(1, capacity)
-        self.available = min(max(0, available), self.capacity)
+        state = LockedValue(State(available: min(max(0, available), self.capacity)))
     }
 
     /// Takes a slot for `owner`, waiting for one if all are in use. Throws `CancellationError` if
@@ -65,32 +68,33 @@ public final class ConnectionBudget: @unchecked Sendable {
         let waiter = Waiter(owner: owner)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                lock.lock()
-                if waiter.cancelled {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else if available > 0, waiters.isEmpty {
-                    // A slot came back between the fast path and here.
-                    available -= 1
-                    held[owner, default: 0] += 1
-                    lock.unlock()
-                    continuation.resume()
-                } else {
+                enum Now { case cancelled, granted, queued }
+                let now = state.withLock { state -> Now in
+                    if waiter.cancelled { return .cancelled }
+                    if state.available > 0, state.waiters.isEmpty {
+                        // A slot came back between the fast path and here.
+                        state.available -= 1
+                        state.held[owner, default: 0] += 1
+                        return .granted
+                    }
                     waiter.continuation = continuation
-                    waiters.append(waiter)
-                    lock.unlock()
+                    state.waiters.append(waiter)
+                    return .queued
+                }
+                switch now {
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .granted: continuation.resume()
+                case .queued: break
                 }
             }
         } onCancel: {
-            lock.lock()
-            waiter.cancelled = true
-            var continuation: CheckedContinuation<Void, any Error>?
-            if let index = waiters.firstIndex(where: { $0 === waiter }) {
-                waiters.remove(at: index)
-                continuation = waiter.continuation
-                waiter.continuation = nil
+            let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                waiter.cancelled = true
+                guard let index = state.waiters.firstIndex(where: { $0 === waiter }) else { return nil }
+                state.waiters.remove(at: index)
+                defer { waiter.continuation = nil }
+                return waiter.continuation
             }
-            lock.unlock()
             // Not queued any more means `release` already handed it a slot: acquire returns
             // normally and the caller releases it like any other.
             continuation?.resume(throwing: CancellationError())
@@ -98,34 +102,34 @@ public final class ConnectionBudget: @unchecked Sendable {
     }
 
     private func tryAcquire(for owner: Owner) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard available > 0, waiters.isEmpty else { return false }
-        available -= 1
-        held[owner, default: 0] += 1
-        return true
+        state.withLock { state in
+            guard state.available > 0, state.waiters.isEmpty else { return false }
+            state.available -= 1
+            state.held[owner, default: 0] += 1
+            return true
+        }
     }
 
     /// Returns `owner`'s slot, handing it straight to a waiter if there is one: the longest
     /// waiting of those whose download holds the fewest slots.
     public func release(for owner: Owner = ConnectionBudget.owner) {
-        lock.lock()
-        let left = (held[owner] ?? 1) - 1
-        held[owner] = left > 0 ? left : nil
-        guard !waiters.isEmpty else {
-            available = min(capacity, available + 1)
-            lock.unlock()
-            return
+        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            let left = (state.held[owner] ?? 1) - 1
+            state.held[owner] = left > 0 ? left : nil
+            guard !state.waiters.isEmpty else {
+                state.available = min(capacity, state.available + 1)
+                return nil
+            }
+            var chosen = 0
+            for index in state.waiters.indices.dropFirst()
+            where (state.held[state.waiters[index].owner] ?? 0) < (state.held[state.waiters[chosen].owner] ?? 0) {
+                chosen = index
+            }
+            let waiter = state.waiters.remove(at: chosen)
+            state.held[waiter.owner, default: 0] += 1
+            defer { waiter.continuation = nil }
+            return waiter.continuation
         }
-        var chosen = 0
-        for index in waiters.indices.dropFirst()
-        where (held[waiters[index].owner] ?? 0) < (held[waiters[chosen].owner] ?? 0) {
-            chosen = index
-        }
-        let waiter = waiters.remove(at: chosen)
-        held[waiter.owner, default: 0] += 1
-        let continuation = waiter.continuation
-        waiter.continuation = nil
-        lock.unlock()
         continuation?.resume()
     }
 
@@ -133,17 +137,18 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// least two fewer (handing one over makes the split fairer; a difference of one is as fair
     /// as it gets, so slots never bounce between two downloads).
     public func shouldYield(_ owner: Owner) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard !waiters.isEmpty, let mine = held[owner] else { return false }
-        return waiters.contains { $0.owner != owner && (held[$0.owner] ?? 0) + 1 < mine }
+        return state.withLock { state in
+            guard !state.waiters.isEmpty, let mine = state.held[owner] else { return false }
+            return state.waiters.contains { $0.owner != owner && (state.held[$0.owner] ?? 0) + 1 < mine }
+        }
     }
 
     /// Slots free right now (for logs and tests).
-    public var freeSlots: Int { lock.locked { available } }
+    public var freeSlots: Int { state.current.available }
 
     /// Tasks waiting for a slot right now (for tests).
-    var waitingCount: Int { lock.locked { waiters.count } }
+    var waitingCount: Int { state.current.waiters.count }
 
     /// Slots `owner` holds right now (for tests).
-    func slots(heldBy owner: Owner) -> Int { lock.locked { held[owner] ?? 0 } }
+    func slots(heldBy owner: Owner) -> Int { state.current.held[owner] ?? 0 }
 }

@@ -13,27 +13,29 @@ import FoundationNetworking
 /// As on libcurl, only time spent waiting on the network counts against the floor: the time the
 /// lane's delegate queue spent in consumers (`ConsumerClock`), this task's or another's on the
 /// same lane, is subtracted, so a slow disk is never taken for a slow server.
-final class FileBodyWatch: @unchecked Sendable {
-    private let lock = NSLock()
+final class FileBodyWatch: Sendable {
     private let deadline: TimeInterval
     private let clock: ConsumerClock
     private let task: UncheckedBox<URLSessionDataTask>
-    private var timer: DispatchWorkItem?
-    /// Answers true when the head was still missing and the task is to end.
-    private var onHeadExpired: (@Sendable (TransferError) -> Bool)?
-    private var floor: ThroughputFloor
-    private var lastLook: (wall: Double, busy: Double)?
+    private struct State {
+        var timer: DispatchWorkItem?
+        /// Answers true when the head was still missing and the task is to end.
+        var onHeadExpired: (@Sendable (TransferError) -> Bool)?
+        var floor: ThroughputFloor
+        var lastLook: (wall: Double, busy: Double)?
+    }
+    private let state: LockedValue<State>
 
     init(request: HTTPRequest, clock: ConsumerClock, task: UncheckedBox<URLSessionDataTask>) {
         deadline = FileBodyHead.deadline(for: request)
-        floor = ThroughputFloor(window: request.idleTimeout)
+        state = LockedValue(State(floor: ThroughputFloor(window: request.idleTimeout)))
         self.clock = clock
         self.task = task
     }
 
     /// The request went out: starts the head's deadline.
     func start(onHeadExpired: @escaping @Sendable (TransferError) -> Bool) {
-        lock.locked { self.onHeadExpired = onHeadExpired }
+        state.withLock { $0.onHeadExpired = onHeadExpired }
         armHeadDeadline()
     }
 
@@ -41,12 +43,12 @@ final class FileBodyWatch: @unchecked Sendable {
     func armHeadDeadline() {
         let expiry = TransferError.headTimedOut(seconds: deadline)
         let item = DispatchWorkItem { [weak self] in
-            guard let self, let ends = self.lock.locked({ self.onHeadExpired }), ends(expiry) else { return }
+            guard let self, let ends = self.state.current.onHeadExpired, ends(expiry) else { return }
             self.task.value.cancel()
         }
-        lock.locked {
-            timer?.cancel()
-            timer = item
+        state.withLock { state in
+            state.timer?.cancel()
+            state.timer = item
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + deadline, execute: item)
     }
@@ -54,21 +56,21 @@ final class FileBodyWatch: @unchecked Sendable {
     /// The head arrived: its deadline is over, the floor's clock starts.
     func headArrived() {
         let now = (monotonicSeconds(), clock.busySeconds)
-        lock.locked {
-            timer?.cancel()
-            timer = nil
-            lastLook = now
+        state.withLock { state in
+            state.timer?.cancel()
+            state.timer = nil
+            state.lastLook = now
         }
     }
 
     /// Body bytes arrived: the failure when a whole window of network time passed below the floor.
     func received(_ count: Int) -> TransferError? {
         let now = (wall: monotonicSeconds(), busy: clock.busySeconds)
-        return lock.locked {
-            let last = lastLook ?? now
-            lastLook = now
-            floor.received(count)
-            return floor.waited(max(0, (now.wall - last.wall) - (now.busy - last.busy)))
+        return state.withLock { state in
+            let last = state.lastLook ?? now
+            state.lastLook = now
+            state.floor.received(count)
+            return state.floor.waited(max(0, (now.wall - last.wall) - (now.busy - last.busy)))
         }
     }
 
@@ -77,27 +79,26 @@ final class FileBodyWatch: @unchecked Sendable {
 
     /// The task completed.
     func end() {
-        lock.locked {
-            timer?.cancel()
-            timer = nil
-            onHeadExpired = nil
+        state.withLock { state in
+            state.timer?.cancel()
+            state.timer = nil
+            state.onHeadExpired = nil
         }
     }
 }
 
 /// Seconds one URLSession lane's delegate queue spent in consumers (writing bodies to disk):
 /// time in which no task of the lane could hear from the network, whatever the server did.
-final class ConsumerClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var busy: Double = 0
+final class ConsumerClock: Sendable {
+    private let busy = LockedValue(0.0)
 
-    var busySeconds: Double { lock.locked { busy } }
+    var busySeconds: Double { busy.current }
 
     func measure<T>(_ consume: () throws -> T) rethrows -> T {
         let start = monotonicSeconds()
         defer {
             let spent = monotonicSeconds() - start
-            lock.locked { busy += spent }
+            busy.withLock { $0 += spent }
         }
         return try consume()
     }
