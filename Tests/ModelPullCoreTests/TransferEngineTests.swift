@@ -198,7 +198,7 @@ final class TransferEngineTests: XCTestCase {
         let request = Request(url: server.url("/big.bin"))
         let transfer = Task {
             try await client.streamBody(request, onHead: { _ in }) { chunk in
-                let first = consumed.lock.locked { () -> Bool in
+                let first = consumed.lock.withLock { () -> Bool in
                     defer { consumed.byteCount += chunk.count }
                     return consumed.byteCount == 0
                 }
@@ -210,7 +210,7 @@ final class TransferEngineTests: XCTestCase {
         let sentWhileBlocked = server.bodyBytesSent(path: "/big.bin")
         gate.signal()
         _ = try await transfer.value
-        XCTAssertEqual(consumed.lock.locked { consumed.byteCount }, data.count)
+        XCTAssertEqual(consumed.lock.withLock { consumed.byteCount }, data.count)
         XCTAssertLessThan(sentWhileBlocked, 32 << 20,
                           "while the consumer was blocked the server got only socket buffers ahead (\(sentWhileBlocked) bytes)")
     }
@@ -261,19 +261,19 @@ private func fetchBody(_ engine: TransferEngine, _ request: ModelPullCore.HTTPRe
     let started = Date()
     do {
         let result = try await client.streamBody(request, errorBodyLimit: errorBodyLimit) { head in
-            recorder.lock.locked { recorder.heads.append(head) }
+            recorder.lock.withLock { recorder.heads.append(head) }
         } onData: { data in
-            try recorder.lock.locked {
+            try recorder.lock.withLock {
                 // Copied: the bytes may live in libcurl's buffer only for this call.
                 recorder.body.append(Data(data))
                 if let refuseAfter, recorder.body.count >= refuseAfter { throw RefusedByTest() }
             }
         }
-        return Received(result: result, heads: recorder.lock.locked { recorder.heads },
-                        body: recorder.lock.locked { recorder.body }, seconds: Date().timeIntervalSince(started))
+        return Received(result: result, heads: recorder.lock.withLock { recorder.heads },
+                        body: recorder.lock.withLock { recorder.body }, seconds: Date().timeIntervalSince(started))
     } catch {
-        return Received(error: error, heads: recorder.lock.locked { recorder.heads },
-                        body: recorder.lock.locked { recorder.body }, seconds: Date().timeIntervalSince(started))
+        return Received(error: error, heads: recorder.lock.withLock { recorder.heads },
+                        body: recorder.lock.withLock { recorder.body }, seconds: Date().timeIntervalSince(started))
     }
 }
 

@@ -22,14 +22,3 @@ public final class LockedValue<Value>: @unchecked Sendable {
     /// A copy of the value.
     public var current: Value { withLock { $0 } }
 }
-
-extension NSLock {
-    /// Runs `body` holding the lock. Foundation's `withLock` needs macOS 14; the package
-    /// supports macOS 13.
-    @inline(__always)
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
-}

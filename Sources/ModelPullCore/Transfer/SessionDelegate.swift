@@ -4,45 +4,46 @@ import FoundationNetworking
 #endif
 
 /// The per-request state that URLSession's delegate callbacks act on.
-final class TaskState: @unchecked Sendable {
-    private let lock = NSLock()
+final class TaskState: Sendable {
     let request: HTTPRequest
     private let onHead: @Sendable (HTTPResponseHead) throws -> Void
     private let onData: @Sendable (Data) throws -> Void
     /// File bodies only: the head deadline and the throughput floor.
     private let watch: FileBodyWatch?
 
-    private var continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>?
-    /// A completion that arrived before the continuation was set (the task was cancelled before
-    /// it started and URLSession reported it at once); handed over in `setContinuation`.
-    private var earlyResult: Result<HTTPClient.StreamResult, any Error>?
-    private var head: HTTPResponseHead?
-    private var errorPage: ErrorPageCapture
-    private var failure: (any Error)?
-    private var cancelled = false
-    private var redirects: RedirectChain
+    private struct State {
+        var continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>?
+        /// A completion that arrived before the continuation was set (the task was cancelled
+        /// before it started and URLSession reported it at once); handed over in `setContinuation`.
+        var earlyResult: Result<HTTPClient.StreamResult, any Error>?
+        var head: HTTPResponseHead?
+        var errorPage: ErrorPageCapture
+        var failure: (any Error)?
+        var cancelled = false
+        var redirects: RedirectChain
+    }
+    private let state: LockedValue<State>
 
     init(request: HTTPRequest, errorBodyLimit: Int, watch: FileBodyWatch? = nil,
          onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
          onData: @escaping @Sendable (Data) throws -> Void) {
         self.request = request
-        errorPage = ErrorPageCapture(limit: errorBodyLimit)
-        redirects = RedirectChain(request)
+        state = LockedValue(State(errorPage: ErrorPageCapture(limit: errorBodyLimit), redirects: RedirectChain(request)))
         self.watch = watch
         self.onHead = onHead
         self.onData = onData
     }
 
     func setContinuation(_ continuation: CheckedContinuation<HTTPClient.StreamResult, any Error>) {
-        lock.lock()
-        if let result = earlyResult {
-            earlyResult = nil
-            lock.unlock()
-            continuation.resume(with: result)
-            return
+        let early = state.withLock { state -> Result<HTTPClient.StreamResult, any Error>? in
+            guard let result = state.earlyResult else {
+                state.continuation = continuation
+                return nil
+            }
+            state.earlyResult = nil
+            return result
         }
-        self.continuation = continuation
-        lock.unlock()
+        if let early { continuation.resume(with: early) }
     }
 
     /// The task was resumed: the head's deadline runs from now.
@@ -53,18 +54,20 @@ final class TaskState: @unchecked Sendable {
     /// The head's deadline passed: true (and the failure recorded) when the head is still
     /// missing, so the task is to be cancelled.
     private func headExpired(_ expiry: TransferError) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard head == nil, failure == nil, !cancelled else { return false }
-        failure = expiry
-        return true
+        state.withLock { state in
+            guard state.head == nil, state.failure == nil, !state.cancelled else { return false }
+            state.failure = expiry
+            return true
+        }
     }
 
     /// Cancels the transfer, under the lock, so a pending redirect question is answered either
     /// before the cancellation reaches URLSession or not at all (see `answerRedirect`).
     func cancel(_ task: URLSessionTask) {
-        lock.lock(); defer { lock.unlock() }
-        cancelled = true
-        task.cancel()
+        state.withLock { state in
+            state.cancelled = true
+            task.cancel()
+        }
     }
 
     /// Answers URLSession's redirect question, unless the task was cancelled meanwhile:
@@ -75,9 +78,10 @@ final class TaskState: @unchecked Sendable {
     func answerRedirect(from response: HTTPURLResponse, to proposed: URLRequest,
                         _ completionHandler: @Sendable (URLRequest?) -> Void) {
         let decision = redirect(from: response, to: proposed)
-        lock.lock(); defer { lock.unlock() }
-        guard !cancelled else { return }
-        completionHandler(decision)
+        state.withLock { state in
+            guard !state.cancelled else { return }
+            completionHandler(decision)
+        }
     }
 
     /// Returns false when the body is not wanted (a callback threw); the task is then cancelled.
@@ -92,9 +96,7 @@ final class TaskState: @unchecked Sendable {
         }
         let head = HTTPResponseHead(status: http.statusCode, headers: HTTPHeaders(fields),
                                     url: http.url ?? request.url)
-        lock.lock()
-        self.head = head
-        lock.unlock()
+        state.withLock { $0.head = head }
         watch?.headArrived()
         do {
             try onHead(head)
@@ -106,27 +108,27 @@ final class TaskState: @unchecked Sendable {
     }
 
     func receive(data: Data) -> Bool {
-        lock.lock()
-        // Once a callback refused the transfer, bytes still in flight must go nowhere (a
-        // refused download must not write a byte; URLSession may deliver a few after cancel).
-        guard failure == nil, !cancelled else {
-            lock.unlock()
-            return false
+        enum Route { case refuse, keptErrorPage(wantsMore: Bool), deliver }
+        let route = state.withLock { state -> Route in
+            // Once a callback refused the transfer, bytes still in flight must go nowhere (a
+            // refused download must not write a byte; URLSession may deliver a few after cancel).
+            guard state.failure == nil, !state.cancelled else { return .refuse }
+            if let expiry = watch?.received(data.count) {
+                // A body below the floor (an error page included) ends like a stall.
+                state.failure = expiry
+                return .refuse
+            }
+            if let head = state.head, !head.isSuccess {
+                // Enough to quote: stop reading (returning false cancels the transfer).
+                return .keptErrorPage(wantsMore: data.withUnsafeBytes { state.errorPage.append($0) })
+            }
+            return .deliver
         }
-        let head = self.head
-        if let expiry = watch?.received(data.count) {
-            // A body below the floor (an error page included) ends like a stall.
-            if failure == nil { failure = expiry }
-            lock.unlock()
-            return false
+        switch route {
+        case .refuse: return false
+        case .keptErrorPage(let wantsMore): return wantsMore
+        case .deliver: break
         }
-        if let head, !head.isSuccess {
-            // Enough to quote: stop reading (returning false cancels the transfer).
-            let wantsMore = data.withUnsafeBytes { errorPage.append($0) }
-            lock.unlock()
-            return wantsMore
-        }
-        lock.unlock()
         do {
             if let watch { try watch.measure { try onData(data) } } else { try onData(data) }
             return true
@@ -138,16 +140,19 @@ final class TaskState: @unchecked Sendable {
 
     /// Decides a redirect by `RedirectChain`: nil stops the chain and the 3xx becomes the response.
     func redirect(from response: HTTPURLResponse, to proposed: URLRequest) -> URLRequest? {
-        lock.lock(); defer { lock.unlock() }
-        guard let target = proposed.url, redirects.follows(target) else { return nil }
-        do {
-            try redirects.hop(to: target)
-        } catch {
-            failure = failure ?? error
-            return nil
+        let dropAuthorization = state.withLock { state -> Bool? in
+            guard let target = proposed.url, state.redirects.follows(target) else { return nil }
+            do {
+                try state.redirects.hop(to: target)
+            } catch {
+                state.failure = state.failure ?? error
+                return nil
+            }
+            return state.redirects.authorizationDropped
         }
+        guard let dropAuthorization else { return nil }
         var next = proposed
-        if redirects.authorizationDropped {
+        if dropAuthorization {
             next.setValue(nil, forHTTPHeaderField: "Authorization")
         } else if let token = request.headers.first(where: { $0.key.lowercased() == "authorization" }) {
             // Some URLSession versions drop custom headers on redirect; same origin keeps it.
@@ -160,21 +165,24 @@ final class TaskState: @unchecked Sendable {
     }
 
     func fail(_ error: any Error) {
-        lock.lock(); defer { lock.unlock() }
-        if failure == nil { failure = error }
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
     }
 
     func complete(with transportError: (any Error)?) {
         watch?.end()
-        lock.lock()
-        let continuation = self.continuation
-        self.continuation = nil
         let idleTimeout = request.idleTimeout
-        let result = ExchangeEnding.decide(failure: failure, cancelled: cancelled, head: head, errorPage: errorPage) {
-            transportError.map { Self.classify($0, idleTimeout: idleTimeout) }
+        let (continuation, result) = state.withLock { state in
+            let continuation = state.continuation
+            state.continuation = nil
+            let result = ExchangeEnding.decide(failure: state.failure, cancelled: state.cancelled, head: state.head,
+                                               errorPage: state.errorPage) {
+                transportError.map { Self.classify($0, idleTimeout: idleTimeout) }
+            }
+            if continuation == nil { state.earlyResult = result }
+            return (continuation, result)
         }
-        if continuation == nil { earlyResult = result }
-        lock.unlock()
         continuation?.resume(with: result)
     }
 
@@ -194,17 +202,14 @@ final class TaskState: @unchecked Sendable {
 final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     /// The time this lane's delegate queue spends in consumers (see `FileBodyWatch`).
     let consumerClock = ConsumerClock()
-    private let lock = NSLock()
-    private var states: [Int: TaskState] = [:]
+    private let states = LockedValue<[Int: TaskState]>([:])
 
     func register(_ state: TaskState, for task: URLSessionTask) {
-        lock.lock(); defer { lock.unlock() }
-        states[task.taskIdentifier] = state
+        states.withLock { $0[task.taskIdentifier] = state }
     }
 
     private func state(for task: URLSessionTask) -> TaskState? {
-        lock.lock(); defer { lock.unlock() }
-        return states[task.taskIdentifier]
+        states.current[task.taskIdentifier]
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
@@ -226,9 +231,6 @@ final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendab
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        lock.lock()
-        let state = states.removeValue(forKey: task.taskIdentifier)
-        lock.unlock()
-        state?.complete(with: error)
+        states.withLock { $0.removeValue(forKey: task.taskIdentifier) }?.complete(with: error)
     }
 }

@@ -14,9 +14,8 @@ final class CurlEventLoop: @unchecked Sendable {
     static let shared: CurlEventLoop? = mp_curl_load() == 1 ? CurlEventLoop() : nil
 
     private let multi: UnsafeMutableRawPointer
-    private let lock = NSLock()
-    private var arriving: [CurlExchange] = []
-    private var leaving: [CurlExchange] = []
+    /// Exchanges handed over by other threads, to add to or remove from the multi handle.
+    private let handover = LockedValue<(arriving: [CurlExchange], leaving: [CurlExchange])>(([], []))
     /// The exchanges in the multi handle, by easy handle (loop thread only).
     private var active: [UnsafeMutableRawPointer: CurlExchange] = [:]
 
@@ -34,14 +33,14 @@ final class CurlEventLoop: @unchecked Sendable {
 
     /// Starts an exchange; it completes through its continuation.
     func add(_ exchange: CurlExchange) {
-        lock.locked { arriving.append(exchange) }
+        handover.withLock { $0.arriving.append(exchange) }
         _ = mp_curl_multi_wakeup(multi)
     }
 
     /// Stops an exchange at once (its connection is closed) and completes it as cancelled.
     func cancel(_ exchange: CurlExchange) {
         exchange.markCancelled()
-        lock.locked { leaving.append(exchange) }
+        handover.withLock { $0.leaving.append(exchange) }
         _ = mp_curl_multi_wakeup(multi)
     }
 
@@ -63,9 +62,9 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     private func takeCommands() {
-        let (added, cancelled) = lock.locked { () -> ([CurlExchange], [CurlExchange]) in
-            defer { arriving = []; leaving = [] }
-            return (arriving, leaving)
+        let (added, cancelled) = handover.withLock { handover -> ([CurlExchange], [CurlExchange]) in
+            defer { handover = ([], []) }
+            return (handover.arriving, handover.leaving)
         }
         for exchange in added {
             if exchange.isCancelled {

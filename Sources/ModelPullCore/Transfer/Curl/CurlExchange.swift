@@ -49,9 +49,9 @@ final class CurlExchange: @unchecked Sendable {
     private var failure: (any Error)?
 
     // Shared state.
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Outcome, any Error>?
-    private var cancelled = false
+    /// Who waits for the outcome, and whether it was cancelled: the only state that crosses
+    /// threads.
+    private let waiting = LockedValue<(continuation: CheckedContinuation<Outcome, any Error>?, cancelled: Bool)>((nil, false))
 
     /// Nil when libcurl cannot make a handle (out of memory).
     init?(url: URL, headers: [String: String], idleTimeout: TimeInterval, headDeadline: TimeInterval, errorBodyLimit: Int,
@@ -111,18 +111,19 @@ final class CurlExchange: @unchecked Sendable {
 
     /// Registers the waiting caller; false if the exchange was cancelled first.
     func attach(_ continuation: CheckedContinuation<Outcome, any Error>) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard !cancelled else { return false }
-        self.continuation = continuation
-        return true
+        waiting.withLock { waiting in
+            guard !waiting.cancelled else { return false }
+            waiting.continuation = continuation
+            return true
+        }
     }
 
     /// Marks the exchange cancelled; the loop removes it and completes it.
     func markCancelled() {
-        lock.locked { cancelled = true }
+        waiting.withLock { $0.cancelled = true }
     }
 
-    var isCancelled: Bool { lock.locked { cancelled } }
+    var isCancelled: Bool { waiting.current.cancelled }
 
     // MARK: Loop thread
 
@@ -209,9 +210,9 @@ final class CurlExchange: @unchecked Sendable {
         let result = ExchangeEnding.decide(failure: failure ?? override, cancelled: isCancelled, head: head, errorPage: errorPage) {
             code == CurlCode.ok ? nil : transportError(code)
         }.map { Outcome(head: $0.head, errorBody: $0.errorBody, isRedirect: route == .discardRedirect && !errorPage.isCut) }
-        let continuation = lock.locked { () -> CheckedContinuation<Outcome, any Error>? in
-            defer { self.continuation = nil }
-            return self.continuation
+        let continuation = waiting.withLock { waiting -> CheckedContinuation<Outcome, any Error>? in
+            defer { waiting.continuation = nil }
+            return waiting.continuation
         }
         continuation?.resume(with: result)
     }
