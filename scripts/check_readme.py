@@ -67,6 +67,55 @@ def write_random(path: str, size: int) -> None:
         f.write(os.urandom(size))
 
 
+def run_blocks(readme: str, binary: str, root: str, info: dict) -> int:
+    """Runs the README's blocks in `root` against the servers in `info`; returns how many ran."""
+    work = os.path.join(root, "work")
+    node_home = os.path.join(root, "node")
+    os.makedirs(work)
+    os.makedirs(os.path.join(node_home, "node_modules"))
+    os.symlink(os.path.join(REPO, "clients", "node"), os.path.join(node_home, "node_modules", "modelpull"))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGING"))}
+    env.update({
+        "PATH": os.path.dirname(binary) + os.pathsep + env.get("PATH", ""),
+        "MODELPULL": binary,
+        "HF_ENDPOINT": info["hub"],
+        "HF_HOME": os.path.join(root, "hf-home"),
+        "XDG_CACHE_HOME": os.path.join(root, "cache"),
+        "PYTHONPATH": os.path.join(REPO, "clients", "python"),
+    })
+
+    def run(label: str, command: list[str], cwd: str) -> None:
+        print(f"$ {label}", flush=True)
+        done = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        if done.returncode != 0:
+            print(done.stdout)
+            raise SystemExit(f"check_readme: `{label}` exited {done.returncode}")
+
+    ran = 0
+    for info_string, body in blocks(readme):
+        if info_string == "sh":
+            for command in shell_commands(body):
+                local = command.replace("https://example.com/", info["static"] + "/files/")
+                run(command, ["bash", "-c", local], work)
+                ran += 1
+        elif info_string == "python":
+            script = os.path.join(root, "snippet.py")
+            with open(script, "w") as f:
+                f.write(body)
+            run("python3 <README snippet>", [sys.executable, script], work)
+            ran += 1
+        elif info_string == "js":
+            if shutil.which("node") is None:
+                raise SystemExit("check_readme: node is needed for the README's Node snippet")
+            script = os.path.join(node_home, "snippet.mjs")
+            with open(script, "w") as f:
+                f.write(body)
+            run("node <README snippet>", ["node", script], node_home)
+            ran += 1
+    return ran
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", default=os.path.join(REPO, ".build", "debug", "modelpull"))
@@ -92,53 +141,8 @@ def main() -> int:
         for name in set(re.findall(r"https://example\.com/([A-Za-z0-9._-]+)", readme)):
             write_random(os.path.join(root, "files", name), 2_000_000)
 
-        servers = fake_servers.Running(root)
-        info = servers.__enter__()
-        work = os.path.join(root, "work")
-        node_home = os.path.join(root, "node")
-        os.makedirs(work)
-        os.makedirs(os.path.join(node_home, "node_modules"))
-        os.symlink(os.path.join(REPO, "clients", "node"), os.path.join(node_home, "node_modules", "modelpull"))
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGING"))}
-        env.update({
-            "PATH": os.path.dirname(binary) + os.pathsep + env.get("PATH", ""),
-            "MODELPULL": binary,
-            "HF_ENDPOINT": info["hub"],
-            "HF_HOME": os.path.join(root, "hf-home"),
-            "XDG_CACHE_HOME": os.path.join(root, "cache"),
-            "PYTHONPATH": os.path.join(REPO, "clients", "python"),
-        })
-
-        def run(label: str, command: list[str], cwd: str) -> None:
-            print(f"$ {label}", flush=True)
-            done = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
-            if done.returncode != 0:
-                print(done.stdout)
-                raise SystemExit(f"check_readme: `{label}` exited {done.returncode}")
-
-        ran = 0
-        for info_string, body in blocks(readme):
-            if info_string == "sh":
-                for command in shell_commands(body):
-                    local = command.replace("https://example.com/", info["static"] + "/files/")
-                    run(command, ["bash", "-c", local], work)
-                    ran += 1
-            elif info_string == "python":
-                script = os.path.join(root, "snippet.py")
-                with open(script, "w") as f:
-                    f.write(body)
-                run("python3 <README snippet>", [sys.executable, script], work)
-                ran += 1
-            elif info_string == "js":
-                if shutil.which("node") is None:
-                    raise SystemExit("check_readme: node is needed for the README's Node snippet")
-                script = os.path.join(node_home, "snippet.mjs")
-                with open(script, "w") as f:
-                    f.write(body)
-                run("node <README snippet>", ["node", script], node_home)
-                ran += 1
-        servers.__exit__(None, None, None)
+        with fake_servers.Running(root) as info:
+            ran = run_blocks(readme, binary, root, info)
         if ran == 0:
             raise SystemExit("check_readme: the README has no runnable block; did the fences change?")
         print(f"check_readme: {ran} README commands and snippets ran and succeeded")
