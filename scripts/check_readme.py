@@ -4,7 +4,8 @@ file server, and fails on the first one that does not succeed. Standard library 
 
     scripts/check_readme.py [--binary PATH] [--readme README.md]
 
-Also checks that every relative link in README.md, ARCHITECTURE.md and docs/ resolves.
+Also checks that every relative link in README.md, ARCHITECTURE.md and docs/ resolves, and that
+every test they cite by name exists.
 
 What runs: every fenced block whose info string is exactly `sh` (each line a command, in one
 working folder, in order), `python` (as a script) and `js` (as an ES module, with the `modelpull`
@@ -59,6 +60,20 @@ def broken_links() -> list[str]:
             if not os.path.exists(os.path.normpath(os.path.join(REPO, os.path.dirname(page), link))):
                 broken.append(f"{page}: {link}")
     return broken
+
+
+def missing_tests() -> list[str]:
+    """Test names the documents cite (`testSomething`) that no test file defines."""
+    pages = ["README.md", "ARCHITECTURE.md"] + [os.path.join("docs", name) for name in sorted(os.listdir(os.path.join(REPO, "docs")))]
+    cited = set()
+    for page in pages:
+        cited |= set(re.findall(r"\b(test[A-Z][A-Za-z0-9_]*)\b", open(os.path.join(REPO, page), encoding="utf-8").read()))
+    defined = set()
+    for folder, _, files in os.walk(os.path.join(REPO, "Tests")):
+        for name in files:
+            if name.endswith(".swift"):
+                defined |= set(re.findall(r"func (test[A-Za-z0-9_]+)", open(os.path.join(folder, name), encoding="utf-8").read()))
+    return sorted(cited - defined)
 
 
 def write_random(path: str, size: int) -> None:
@@ -124,6 +139,8 @@ def main() -> int:
     readme = open(args.readme, encoding="utf-8").read()
     if broken := broken_links():
         sys.exit("check_readme: broken links:\n  " + "\n  ".join(broken))
+    if missing := missing_tests():
+        sys.exit("check_readme: the documents cite tests that do not exist:\n  " + "\n  ".join(missing))
     binary = os.path.abspath(args.binary)
     if not os.access(binary, os.X_OK):
         sys.exit(f"check_readme: no modelpull binary at {binary}; build first (swift build)")
