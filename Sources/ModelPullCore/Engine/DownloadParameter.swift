@@ -3,7 +3,7 @@
 /// that declaration rather than from a list of their own.
 public enum DownloadParameter: String, CaseIterable, Sendable, Hashable {
     case revision, include, exclude, token, baseUrl, cacheDir, localDir, connections, sha256, fileName,
-         stallSeconds, insecure
+         stallSeconds, insecure, source
 
     /// Whether `request` gives this parameter a value (`insecure: false` is the default, no value).
     public func isSet(in request: DownloadRequest) -> Bool {
@@ -20,6 +20,7 @@ public enum DownloadParameter: String, CaseIterable, Sendable, Hashable {
         case .fileName: request.fileName != nil
         case .stallSeconds: request.stallSeconds != nil
         case .insecure: request.insecure
+        case .source: request.source != nil
         }
     }
 }

@@ -19,6 +19,8 @@ public struct DownloadRequest: Sendable, Hashable {
     public var fileName: String?
     public var stallSeconds: Double?
     public var insecure: Bool
+    /// Ollama only: `auto`, `server` or `registry` (see `OllamaSource`); nil is `auto`.
+    public var source: String?
 
     public init(provider: String, model: String, revision: String? = nil, include: [String] = [],
                 exclude: [String] = [], token: String? = nil, baseURL: String? = nil,
@@ -59,7 +61,7 @@ public struct DownloadRequest: Sendable, Hashable {
         SingleFlightKey(fields: [provider, model, revision ?? "", include.joined(separator: "\u{1}"),
                                  exclude.joined(separator: "\u{1}"), baseURL ?? "", cacheDir ?? "",
                                  localDir ?? "", sha256?.lowercased() ?? "", fileName ?? "",
-                                 insecure ? "insecure" : ""],
+                                 insecure ? "insecure" : "", source ?? ""],
                         credential: token)
     }
 }
@@ -134,6 +136,10 @@ extension DownloadRequest {
         if let token, token.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw ParameterProblem(field: "token", expected: "a token without control characters (line breaks, tabs)",
                                    received: "a control character")
+        }
+        if let source, !["auto", "server", "registry"].contains(source) {
+            throw ParameterProblem(field: "source", expected: "one of auto, server, registry",
+                                   received: String(source.prefix(40)).debugDescription)
         }
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ Self.isHexDigit($0) }) {
             throw ParameterProblem(field: "sha256", expected: "64 hexadecimal characters",

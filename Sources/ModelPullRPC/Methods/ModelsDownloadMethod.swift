@@ -44,6 +44,7 @@ enum ModelsDownloadMethod {
         request.fileName = try reader.string("fileName")
         request.stallSeconds = try reader.positiveNumber("stallSeconds")
         request.insecure = try reader.bool("insecure") ?? false
+        request.source = try reader.string("source")
         try reader.rejectUnknownFields()
         do {
             try request.checkParameters()

@@ -2832,6 +2832,15 @@ public enum EmbeddedSchema {
       "type": "boolean",
       "description": "Allow plain http / skip TLS verification where supported (Ollama)."
     },
+    "source": {
+      "type": "string",
+      "enum": [
+        "auto",
+        "server",
+        "registry"
+      ],
+      "description": "Ollama only. `server`: pull through the Ollama server at `baseUrl` (or OLLAMA_HOST). `registry`: fetch the manifest and blobs straight from the model's registry (the name's host, `registry.ollama.ai` by default; `insecure` allows plain http) into Ollama's store (OLLAMA_MODELS, else ~/.ollama/models), without a server. `auto`: the server when one answers, else the registry. Omitted: `server`, as before."
+    },
     "_meta": {
       "type": "object",
       "description": "The envelope MCP and LSP clients attach to any params (a progress token, the protocol version). Accepted on every method and otherwise ignored."
@@ -3383,6 +3392,14 @@ public enum EmbeddedSchema {
             "$ref": "methods/models.download.params.schema.json#/properties/insecure"
           },
           "description": "Allow plain http / skip TLS verification where supported (Ollama)."
+        },
+        {
+          "name": "source",
+          "required": false,
+          "schema": {
+            "$ref": "methods/models.download.params.schema.json#/properties/source"
+          },
+          "description": "Ollama: auto, server or registry."
         },
         {
           "name": "_meta",

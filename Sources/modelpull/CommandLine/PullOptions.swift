@@ -75,6 +75,8 @@ struct PullFlag: Sendable {
             guard let seconds = Double(text) else { throw UsageError("--stall-seconds must be a number, got '\(text)'") }
             request.stallSeconds = seconds
         },
+        PullFlag(flag: "--source", value: "S", parameter: .source,
+                 summary: "auto, server (a running Ollama) or registry (straight into Ollama's store)") { $0.source = $1 },
         PullFlag(flag: "--insecure", value: nil, parameter: .insecure,
                  summary: "allow a plain-http registry, like `ollama pull --insecure`") { request, _ in request.insecure = true },
     ]

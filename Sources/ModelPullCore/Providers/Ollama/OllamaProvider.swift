@@ -9,7 +9,7 @@ import Foundation
 public struct OllamaProvider: Provider, LocalModelStore {
     public let name = "ollama"
     public let summary = "Pulls through a running Ollama server (its own store, progress summed over layers)"
-    public let parameters: Set<DownloadParameter> = [.token, .baseUrl, .insecure, .stallSeconds]
+    public let parameters: Set<DownloadParameter> = [.token, .baseUrl, .insecure, .stallSeconds, .source]
 
     /// How long providers/list waits for `/api/version` before calling the server absent.
     static let probeTimeout: TimeInterval = 3
@@ -30,8 +30,8 @@ public struct OllamaProvider: Provider, LocalModelStore {
     }
 
     public func prepare(_ request: DownloadRequest, context: ProviderContext) throws(DownloadFailure) -> any DownloadPlan {
-        try Self.checkName(request.model)
-        return OllamaPullPlan(request: request)
+        let name = try Self.checkName(request.model)
+        return OllamaPullPlan(request: request, name: name)
     }
 
     // MARK: LocalModelStore
@@ -55,8 +55,12 @@ public struct OllamaProvider: Provider, LocalModelStore {
                   token: nil)
     }
 
-    static func checkName(_ model: String) throws(DownloadFailure) {
-        if case .failure(let problem) = OllamaModelName.parse(model) {
+    @discardableResult
+    static func checkName(_ model: String) throws(DownloadFailure) -> OllamaModelName {
+        switch OllamaModelName.parse(model) {
+        case .success(let name):
+            return name
+        case .failure(let problem):
             throw DownloadFailure(.invalidModel,
                 "'\(model)' is not a valid Ollama model name: \(problem.description). Use [host/][namespace/]model[:tag], like llama3.2:1b or hf.co/user/repo:Q4_K_M.",
                 retryable: false)
@@ -64,15 +68,29 @@ public struct OllamaProvider: Provider, LocalModelStore {
     }
 }
 
-/// An Ollama request with a well-formed model name, pulled through the server it names.
+/// An Ollama request with a well-formed model name: pulled through the server it names, or
+/// straight from the registry into Ollama's store (`source`).
 private struct OllamaPullPlan: DownloadPlan {
     let request: DownloadRequest
+    let name: OllamaModelName
 
     var secrets: [String] { [request.token].compactMap { $0 } }
 
     func run(_ context: DownloadContext) async throws -> DownloadResult {
         let endpoint = OllamaEndpoint.resolve(baseURL: request.baseURL, environment: context.environment)
         let api = OllamaAPI(http: context.http, endpoint: endpoint, token: request.token)
-        return try await OllamaPull(api: api, request: request, context: context).run()
+        switch request.source {
+        case "registry":
+            return try await OllamaRegistryPull(request: request, name: name, context: context).run()
+        case "auto":
+            // The server when one answers: it may hold credentials and its own pull queue.
+            if (try? await api.version(timeout: OllamaProvider.probeTimeout)) == nil {
+                context.progress.setMessage("No Ollama server answers at \(endpoint): pulling from the registry into the store")
+                return try await OllamaRegistryPull(request: request, name: name, context: context).run()
+            }
+            return try await OllamaPull(api: api, request: request, context: context).run()
+        default:
+            return try await OllamaPull(api: api, request: request, context: context).run()
+        }
     }
 }

@@ -1,0 +1,72 @@
+import Foundation
+
+/// One model's repository on an Ollama registry (`registry.ollama.ai`, `hf.co`, or the host a
+/// name carries), spoken to as Ollama speaks to it (`server/images.go`, `server/download.go`):
+/// the manifest with Docker's v2 media type, blobs by digest (the registry answers with a
+/// redirect to its CDN). Public models need no credential; nothing is sent that could be one.
+struct OllamaRegistry: Sendable {
+    let http: HTTPClient
+    let name: OllamaModelName
+    let display: String
+    /// `{scheme}://{host}/v2/{namespace}/{model}`.
+    let base: URL
+    let retry: RetryPolicy
+
+    /// `insecure` permits plain http, as `ollama pull --insecure` does.
+    init(http: HTTPClient, name: OllamaModelName, display: String, insecure: Bool, retry: RetryPolicy = .standard) throws(DownloadFailure) {
+        let scheme = insecure ? "http" : "https"
+        guard let base = URL(string: "\(scheme)://\(name.host)/v2/\(name.namespace)/\(name.model)") else {
+            throw DownloadFailure(.invalidModel, "'\(display)' does not make a registry address.", retryable: false)
+        }
+        self.http = http
+        self.name = name
+        self.display = display
+        self.base = base
+        self.retry = retry
+    }
+
+    func blobURL(_ digest: OllamaDigest) -> URL { base.appendingPathComponent("blobs").appendingPathComponent(digest.text) }
+
+    /// The manifest for the name's tag. 404 is `not_found` naming what was tried; 401/403 is
+    /// `auth_required` (private models need a signed-in Ollama server); 429, 5xx and dropped
+    /// connections are retried, then `rate_limited`, `upstream` or `network`.
+    func manifest(onRetry: @Sendable (String) -> Void) async throws -> OllamaManifest {
+        let url = base.appendingPathComponent("manifests").appendingPathComponent(name.tag)
+        let request = HTTPRequest(url: url, headers: ["Accept": OllamaManifest.mediaType], redirects: .follow, idleTimeout: 30)
+        var failures = ConsecutiveFailures(retry)
+        while true {
+            try Task.checkCancellation()
+            let reason: String
+            var wait: Double?
+            do {
+                let response = try await http.send(request, maxBodyBytes: 4 << 20)
+                switch response.status {
+                case 200..<300:
+                    return try OllamaManifest(response.body, name: display)
+                case 404:
+                    throw DownloadFailure(.notFound,
+                        "No model \(display) in the registry at \(name.host) (tried \(url.redactedForLogs)): check the name and the tag.",
+                        retryable: false, details: ["tried": .string(url.redactedForLogs)])
+                case 401, 403:
+                    throw DownloadFailure(.authRequired,
+                        "The registry at \(name.host) wants a sign-in for \(display): it is private, or needs Ollama's key. Pull it with `source: \"server\"` through an Ollama server signed in to that registry.",
+                        retryable: false)
+                case let status where RetryPolicy.isRetryable(status: status) && !failures.isLastAttempt:
+                    reason = "the registry answered HTTP \(status)"
+                    wait = RetryPolicy.retryAfter(response.headers).map { min($0, retry.maxRetryAfter) }
+                    _ = failures.record()
+                default:
+                    throw HTTPFailureMapper.generic(HTTPStatusError(head: response.head, body: response.body), url: url)
+                }
+            } catch let error as TransferError {
+                reason = try FailedAttempt.describe(error, url: url)
+                guard failures.record() else {
+                    throw DownloadFailure(.network, "Cannot reach the registry at \(name.host) for \(display): \(reason). Check the name's host and the network.")
+                }
+            }
+            let pause = failures.pause(reason, subject: "the manifest of \(display)", serverWait: wait)
+            onRetry(pause.message)
+            try await Task.sleep(for: .seconds(pause.seconds))
+        }
+    }
+}
