@@ -107,4 +107,49 @@ final class OllamaRegistryTests: XCTestCase {
         XCTAssertEqual(response.errorCode, -32602)
         XCTAssertEqual(response.errorData?["field"] as? String, "params.source")
     }
+
+    /// kill -9 mid-layer, then the same pull: it resumes from the staged bytes and completes.
+    func testAPullKilledMidLayerResumesFromTheBytesOnDisk() throws {
+        let weights = TestBytes.make(count: 6_000_000, seed: 83)
+        fake.addModel("big", layers: [weights])
+        let path = "/blobs/sha256-\(FakeOllamaRegistry.sha256(weights))"
+        fake.cdn.faults.add(.rateLimit(bytesPerSecond: 500_000), for: .path(path), times: .always)
+        let first = try ModelPullProcess(environment: ["OLLAMA_MODELS": store], recordTranscript: false)
+        first.request(1, "models/download", ["provider": "ollama", "model": "\(fake.host)/library/big",
+                                              "source": "registry", "insecure": true])
+        let deadline = Date().addingTimeInterval(20)
+        while fake.cdn.bodyBytesSent(path: path) < 1_500_000, Date() < deadline { usleep(20_000) }
+        first.signal(SIGKILL)
+        _ = first.waitForExit(timeout: 5)
+        fake.cdn.faults.removeAll()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/big/latest"),
+                       "no manifest before every blob is in place")
+
+        let second = try launch()
+        let result = try XCTUnwrap(pull(second, id: 1, "big").response?.resultObject)
+        XCTAssertGreaterThan(result["bytesReused"] as? Int ?? 0, 0, "the staged bytes were resumed")
+        XCTAssertEqual(FileManager.default.contents(atPath: "\(store)/blobs/sha256-\(FakeOllamaRegistry.sha256(weights))"), weights)
+    }
+
+    /// `auto` with no server answering pulls from the registry.
+    func testAutoPullsFromTheRegistryWhenNoServerAnswers() throws {
+        fake.addModel("auto", layers: [Data("weights".utf8)])
+        let server = try launch()
+        server.request(1, "models/download", ["provider": "ollama", "model": "\(fake.host)/library/auto",
+                                              "source": "auto", "insecure": true])
+        let (notifications, response) = server.response(to: 1, timeout: 60)
+        ProgressRules.check(notifications, response: response, expectTerminal: "complete")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/auto/latest"))
+    }
+
+    /// A store that cannot hold the model fails before any byte, with no manifest.
+    func testAFullDiskIsDiskFullAndNoManifest() throws {
+        let disk = try mountSmallDisk(megabytes: 1, at: makeTemporaryDirectory(name + "-disk") + "/mnt")
+        store = disk + "/models"
+        fake.addModel("huge", layers: [TestBytes.make(count: 3_000_000, seed: 84)])
+        let server = try launch()
+        let response = try XCTUnwrap(pull(server, id: 1, "huge", expect: "error").response)
+        XCTAssertEqual(response.errorData?["kind"] as? String, "disk_full", response.raw)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/huge/latest"))
+    }
 }

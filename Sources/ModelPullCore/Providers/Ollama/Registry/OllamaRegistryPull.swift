@@ -42,7 +42,9 @@ struct OllamaRegistryPull: Sendable {
 
         var downloaded: Int64 = 0
         for blob in pending {
-            downloaded += try await fetch(blob, from: registry, into: store)
+            let fetched = try await fetch(blob, from: registry, into: store)
+            downloaded += fetched.transferred
+            reused += fetched.resumed
         }
         progress.setStatus(.verifying, "Writing the manifest of \(request.model)")
         try store.writeManifest(manifest.bytes, for: name)
@@ -54,8 +56,10 @@ struct OllamaRegistryPull: Sendable {
     }
 
     /// One blob: staged outside Ollama's garbage collection, resumed from what an earlier run
-    /// staged, verified, then given its digest name. Returns the bytes that crossed the network.
-    private func fetch(_ blob: OllamaManifest.Blob, from registry: OllamaRegistry, into store: OllamaStore) async throws -> Int64 {
+    /// staged (a blob is named by its digest, so any staged byte is the same content; the digest
+    /// check at the end proves it), verified, then given its digest name.
+    private func fetch(_ blob: OllamaManifest.Blob, from registry: OllamaRegistry,
+                       into store: OllamaStore) async throws -> (transferred: Int64, resumed: Int64) {
         let progress = context.progress
         let label = blob.digest.text
         let partial = try PartialFile(path: store.stagingPath(blob.digest))
@@ -88,6 +92,6 @@ struct OllamaRegistryPull: Sendable {
         RangeRecord.remove(partialPath: partial.path)
         try store.install(partial.path, as: blob.digest)
         progress.fileFinished(label)
-        return outcome.transferred
+        return (outcome.transferred, outcome.resumed)
     }
 }
