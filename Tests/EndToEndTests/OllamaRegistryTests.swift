@@ -152,4 +152,30 @@ final class OllamaRegistryTests: XCTestCase {
         XCTAssertEqual(response.errorData?["kind"] as? String, "disk_full", response.raw)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/huge/latest"))
     }
+
+    /// With no server answering, models/list reads the store and models/delete removes a model
+    /// and only the blobs no other model uses.
+    func testListAndDeleteWorkOnTheStoreWithoutAServer() throws {
+        let shared = TestBytes.make(count: 500_000, seed: 85)
+        let own = Data("only the first uses this".utf8)
+        fake.addModel("first", layers: [shared, own])
+        fake.addModel("second", layers: [shared, Data("second's own".utf8)])
+        let server = try launch()
+        _ = pull(server, id: 1, "first")
+        _ = pull(server, id: 2, "second")
+
+        server.request(3, "models/list", ["provider": "ollama"])
+        let models = try XCTUnwrap(server.response(to: 3).response?.resultObject?["models"] as? [[String: Any]])
+        XCTAssertEqual(models.compactMap { $0["model"] as? String }.sorted(),
+                       ["\(fake.host)/library/first:latest", "\(fake.host)/library/second:latest"])
+        XCTAssertTrue(models.allSatisfy { $0["complete"] as? Bool == true })
+
+        server.request(4, "models/delete", ["provider": "ollama", "model": "\(fake.host)/library/first"])
+        let deleted = try XCTUnwrap(server.response(to: 4).response?.resultObject)
+        XCTAssertEqual(deleted["deleted"] as? Bool, true)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/first/latest"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(store)/blobs/sha256-\(FakeOllamaRegistry.sha256(own))"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(store)/blobs/sha256-\(FakeOllamaRegistry.sha256(shared))"),
+                      "a blob the other model names stays")
+    }
 }

@@ -36,14 +36,27 @@ public struct OllamaProvider: Provider, LocalModelStore {
 
     // MARK: LocalModelStore
 
+    /// Through the server; when none answers and this user has a store, from the store itself.
     public func listLocalModels(_ query: LocalModelQuery, context: ProviderContext) async throws -> [LocalModel] {
-        try await api(query, context).tags().localModels
+        do {
+            return try await api(query, context).tags().localModels
+        } catch let failure as DownloadFailure where failure.kind == .providerUnavailable {
+            let store = OllamaStore(environment: context.environment)
+            guard store.exists else { throw failure }
+            return store.localModels()
+        }
     }
 
     public func deleteLocalModel(_ model: String, query: LocalModelQuery, context: ProviderContext) async throws -> DeletionResult {
-        try Self.checkName(model)
+        let name = try Self.checkName(model)
         let api = api(query, context)
-        try await api.delete(model)
+        do {
+            try await api.delete(model)
+        } catch let failure as DownloadFailure where failure.kind == .providerUnavailable {
+            let store = OllamaStore(environment: context.environment)
+            guard store.exists else { throw failure }
+            return try store.delete(name)
+        }
         return DeletionResult(deleted: true,
             message: "Deleted \(model) from Ollama at \(api.endpoint). Layers it shared with other models stay until those go too.")
     }

@@ -72,3 +72,83 @@ struct OllamaStore: Sendable {
         }
     }
 }
+
+// MARK: Reading and deleting without a server
+
+extension OllamaStore {
+    /// One model in the store: where its manifest is and what it names.
+    struct Entry {
+        var name: OllamaModelName
+        var manifestPath: String
+        var manifest: OllamaManifest
+    }
+
+    /// Whether there is a store here at all (a folder of manifests).
+    var exists: Bool {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: root + "/manifests", isDirectory: &isFolder) && isFolder.boolValue
+    }
+
+    /// Every manifest at the depth Ollama globs (`manifests/*/*/*/*`); unreadable ones are skipped.
+    func entries() -> [Entry] {
+        let manifests = root + "/manifests"
+        var found: [Entry] = []
+        func children(_ path: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        }
+        for host in children(manifests) {
+            for namespace in children(manifests + "/" + host) {
+                for model in children([manifests, host, namespace].joined(separator: "/")) {
+                    for tag in children([manifests, host, namespace, model].joined(separator: "/")) {
+                        let path = [manifests, host, namespace, model, tag].joined(separator: "/")
+                        let name = OllamaModelName(host: host, namespace: namespace, kind: "", model: model, tag: tag)
+                        guard let bytes = FileManager.default.contents(atPath: path),
+                              let manifest = try? OllamaManifest(bytes, name: name.display) else { continue }
+                        found.append(Entry(name: name, manifestPath: path, manifest: manifest))
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    /// `models/list` entries, read from the manifests: size is the sum of the blobs, complete
+    /// when every blob is present at its size, the digest is the manifest's (Ollama's model id).
+    func localModels() -> [LocalModel] {
+        entries().map { entry in
+            let size = entry.manifest.blobs.reduce(Int64(0)) { $0 + $1.size }
+            let complete = entry.manifest.blobs.allSatisfy { existingBlobSize($0.digest) == $0.size }
+            return LocalModel(provider: "ollama", model: entry.name.display, path: entry.manifestPath, sizeBytes: size,
+                              complete: complete, digest: "sha256:" + SHA256.hash(entry.manifest.bytes).hex,
+                              modifiedAt: Filesystem.modificationDate(entry.manifestPath))
+        }
+    }
+
+    /// Removes a model's manifest, then the blobs no other manifest names (as `ollama rm` does).
+    func delete(_ name: OllamaModelName) throws(DownloadFailure) -> DeletionResult {
+        let all = entries()
+        guard let target = all.first(where: { $0.name == name }) else {
+            throw DownloadFailure(.notFound, "\(name.display) is not in Ollama's store at \(root).", retryable: false)
+        }
+        guard unlink(target.manifestPath) == 0 else {
+            throw StorageFailure.from(errno: errno, doing: "remove", path: target.manifestPath)
+        }
+        let stillNamed = Set(all.filter { $0.manifestPath != target.manifestPath }.flatMap { $0.manifest.blobs.map(\.digest) })
+        var freed: Int64 = 0
+        for blob in target.manifest.blobs where !stillNamed.contains(blob.digest) {
+            let size = existingBlobSize(blob.digest) ?? 0
+            if unlink(blobPath(blob.digest)) == 0 { freed += size }
+        }
+        return DeletionResult(deleted: true, freedBytes: freed,
+                              message: "Deleted \(name.display) from Ollama's store at \(root); blobs other models use were kept.")
+    }
+}
+
+extension OllamaModelName {
+    /// The name as `ollama list` shows it: the default registry and namespace left out.
+    var display: String {
+        let prefix = host == Self.defaultHost && namespace == Self.defaultNamespace ? ""
+            : host == Self.defaultHost ? namespace + "/" : host + "/" + namespace + "/"
+        return prefix + model + ":" + tag
+    }
+}
