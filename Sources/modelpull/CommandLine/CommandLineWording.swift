@@ -7,6 +7,14 @@ import ModelPullCore
 enum CommandLineWording {
     static func rewrite(_ message: String) -> String {
         var text = message
+        for flag in PullFlag.all where flag.value != nil {
+            // `source: "registry"` → --source registry
+            let pattern = "`\(flag.parameter.rawValue): \"([^\"`]*)\"`"
+            if let regex = try? NSRegularExpression(pattern: pattern) {
+                text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
+                                                      withTemplate: NSRegularExpression.escapedTemplate(for: flag.flag) + " $1")
+            }
+        }
         for flag in PullFlag.all {
             let field = "`\(flag.parameter.rawValue)`"
             text = text.replacingOccurrences(of: flag.value == nil ? "`\(flag.parameter.rawValue): true`" : field, with: flag.flag)

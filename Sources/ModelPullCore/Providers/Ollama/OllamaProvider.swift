@@ -23,7 +23,10 @@ public struct OllamaProvider: Provider, LocalModelStore {
             let version = try await api.version(timeout: Self.probeTimeout)
             return ProviderAvailability(available: true, version: version, baseURL: endpoint.description)
         } catch let failure as DownloadFailure {
-            return ProviderAvailability(available: false, reason: failure.message, baseURL: endpoint.description)
+            let store = OllamaStore(environment: context.environment)
+            return ProviderAvailability(available: false,
+                reason: failure.message + " Without a server, `source: \"registry\"` pulls straight into the store at \(store.root).",
+                baseURL: endpoint.description)
         } catch {
             return ProviderAvailability(available: false, reason: "\(error)", baseURL: endpoint.description)
         }
