@@ -8,12 +8,10 @@ would: stdio_client + ClientSession, against loopback stand-ins for a file serve
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
 import sys
-import tempfile
 import urllib.request
 
 import jsonschema
@@ -187,15 +185,5 @@ async def run(binary: str, info: dict, work: str) -> None:
             print("ok   2026-07-28: server/discover, then tools with the version in each request")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--binary", default=os.path.join(REPO, ".build", "debug", "modelpull"))
-    args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="mcp-sdk-")
-    with fake_servers.Running(work) as info:
-        asyncio.run(run(os.path.abspath(args.binary), info, work))
-    print("mcp_sdk_client: all checks passed")
-    return 0
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fake_servers.drive(__doc__, "mcp_sdk_client", run))

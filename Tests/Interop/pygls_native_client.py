@@ -9,11 +9,9 @@ the first broken promise.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
-import tempfile
 
 from pygls.client import JsonRPCClient
 
@@ -59,15 +57,5 @@ async def run(binary: str, info: dict, work: str) -> None:
     print("ok   shutdown, exit and stop: the server exited and the client's teardown returned")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--binary", default=os.path.join(REPO, ".build", "debug", "modelpull"))
-    args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="pygls-")
-    with fake_servers.Running(work) as info:
-        asyncio.run(run(os.path.abspath(args.binary), info, work))
-    print("pygls_native_client: all checks passed")
-    return 0
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fake_servers.drive(__doc__, "pygls_native_client", run))

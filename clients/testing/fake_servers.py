@@ -229,3 +229,19 @@ class Running:
     def __exit__(self, *exc) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=10)
+
+
+def drive(script_doc: str, name: str, run) -> int:
+    """The `main` of an async test script: `--binary` (default the debug build), a work folder,
+    these servers around `run(binary, info, work)`, and a last line saying all checks passed."""
+    import argparse
+    import asyncio
+    import tempfile
+    parser = argparse.ArgumentParser(description=script_doc.split("\n\n")[0])
+    parser.add_argument("--binary", default=os.path.join(REPO, ".build", "debug", "modelpull"))
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix=name + "-")
+    with Running(work) as info:
+        asyncio.run(run(os.path.abspath(args.binary), info, work))
+    print(f"{name}: all checks passed")
+    return 0
