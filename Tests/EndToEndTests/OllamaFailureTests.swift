@@ -100,7 +100,8 @@ final class OllamaFailureTests: XCTestCase {
     func testNoServerIsProviderUnavailableWithTheHint() throws {
         let port = try closedLoopbackPort()
         let server = try ModelPullProcess()
-        server.request(1, "models/download", ["provider": "ollama", "model": "llama3.2:1b", "baseUrl": "127.0.0.1:\(port)"])
+        server.request(1, "models/download", ["provider": "ollama", "model": "llama3.2:1b", "baseUrl": "127.0.0.1:\(port)",
+                                              "source": "server"])
         let (notifications, response) = server.response(to: 1)
         ProgressRules.check(notifications, response: response, expectTerminal: "error")
         XCTAssertEqual(response?.errorCode, 1013)

@@ -140,6 +140,23 @@ final class OllamaRegistryTests: XCTestCase {
         let (notifications, response) = server.response(to: 1, timeout: 60)
         ProgressRules.check(notifications, response: response, expectTerminal: "complete")
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(store)/manifests/\(fake.host)/library/auto/latest"))
+        // `auto` is the default: the same without saying so.
+        fake.addModel("default", layers: [Data("more weights".utf8)])
+        server.request(2, "models/download", ["provider": "ollama", "model": "\(fake.host)/library/default", "insecure": true])
+        XCTAssertEqual(server.response(to: 2, timeout: 60).response?.resultObject?["status"] as? String, "complete")
+    }
+
+    /// Neither a server nor the registry answers: provider_unavailable saying both.
+    func testWhenNeitherAServerNorTheRegistryAnswersBothAreNamed() throws {
+        let closed = try LoopbackHTTPServer { _ in .notFound() }
+        let port = closed.port
+        closed.stop()
+        let server = try launch()
+        server.request(1, "models/download", ["provider": "ollama", "model": "127.0.0.1:\(port)/library/nothing", "insecure": true])
+        let response = try XCTUnwrap(server.response(to: 1, timeout: 90).response)
+        XCTAssertEqual(response.errorData?["kind"] as? String, "provider_unavailable", response.raw)
+        let message = response.error?["message"] as? String ?? ""
+        XCTAssertTrue(message.contains("ollama serve") && message.contains("registry"), message)
     }
 
     /// A store that cannot hold the model fails before any byte, with no manifest.

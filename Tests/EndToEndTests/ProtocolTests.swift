@@ -208,7 +208,7 @@ final class ProtocolTests: XCTestCase {
         for name in ["huggingface", "mlx", "url"] { XCTAssertEqual(byName[name]?["available"] as? Bool, true, name) }
         XCTAssertEqual(byName["ollama"]?["available"] as? Bool, false)
         XCTAssertTrue((byName["ollama"]?["reason"] as? String ?? "").contains("127.0.0.1:\(port)"), "\(byName["ollama"] ?? [:])")
-        server.request(2, "models/download", ["provider": "ollama", "model": "llama3.2"])
+        server.request(2, "models/download", ["provider": "ollama", "model": "llama3.2", "source": "server"])
         XCTAssertEqual(server.response(to: 2).response?.errorData?["kind"] as? String, "provider_unavailable")
     }
 

@@ -210,7 +210,7 @@ final class SecretsTests: HuggingFaceTestCase {
             XCTAssertEqual(ollama.requests.first?.header("Authorization"), "Bearer \(token)", "\(what): sent to Ollama, where it belongs")
         }
         let refused = run(server, id: 99, ["provider": "ollama", "model": "private:1", "baseUrl": "http://127.0.0.1:\(try closedLoopbackPort())",
-                                           "token": token])
+                                           "token": token, "source": "server"])
         XCTAssertEqual(refused?.errorData?["kind"] as? String, "provider_unavailable")
         servers.forEach { $0.stop() }
         assertNoLeak([server], under: [root])

@@ -2839,7 +2839,7 @@ public enum EmbeddedSchema {
         "server",
         "registry"
       ],
-      "description": "Ollama only. `server`: pull through the Ollama server at `baseUrl` (or OLLAMA_HOST). `registry`: fetch the manifest and blobs straight from the model's registry (the name's host, `registry.ollama.ai` by default; `insecure` allows plain http) into Ollama's store (OLLAMA_MODELS, else ~/.ollama/models), without a server. `auto`: the server when one answers, else the registry. Omitted: `server`, as before."
+      "description": "Ollama only. `server`: pull through the Ollama server at `baseUrl` (or OLLAMA_HOST). `registry`: fetch the manifest and blobs straight from the model's registry (the name's host, `registry.ollama.ai` by default; `insecure` allows plain http) into Ollama's store (OLLAMA_MODELS, else ~/.ollama/models), without a server. `auto` (the default): the server when one answers, else the registry."
     },
     "_meta": {
       "type": "object",

@@ -43,6 +43,20 @@ struct OllamaAPI: Sendable {
         return version
     }
 
+    /// Whether anything answers at the endpoint (any HTTP answer to `/api/version` counts: a
+    /// server that refuses it is still a server, whose pull will say what is wrong). The failure
+    /// is why nothing answered.
+    func listening(timeout: TimeInterval) async -> DownloadFailure? {
+        do {
+            _ = try await send("/api/version", timeout: timeout)
+            return nil
+        } catch let failure as DownloadFailure where failure.kind == .providerUnavailable {
+            return failure
+        } catch {
+            return nil
+        }
+    }
+
     /// `GET /api/tags` → the models in Ollama's store (re-read from disk on every call).
     func tags() async throws -> OllamaTags {
         let response = try await send("/api/tags", timeout: Self.shortTimeout)

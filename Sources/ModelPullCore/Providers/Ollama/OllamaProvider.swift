@@ -95,16 +95,26 @@ private struct OllamaPullPlan: DownloadPlan {
     func run(_ context: DownloadContext) async throws -> DownloadResult {
         let endpoint = OllamaEndpoint.resolve(baseURL: request.baseURL, environment: context.environment)
         let api = OllamaAPI(http: context.http, endpoint: endpoint, token: request.token)
-        switch request.source {
+        switch request.source ?? "auto" {
         case "registry":
             return try await OllamaRegistryPull(request: request, name: name, context: context).run()
         case "auto":
             // The server when one answers: it may hold credentials and its own pull queue.
-            if (try? await api.version(timeout: OllamaProvider.probeTimeout)) == nil {
-                context.progress.setMessage("No Ollama server answers at \(endpoint): pulling from the registry into the store")
-                return try await OllamaRegistryPull(request: request, name: name, context: context).run()
+            // Anything that answers is a server (even one that refuses `/api/version`); only
+            // silence sends the pull to the registry.
+            try Task.checkCancellation()
+            guard let serverProblem = await api.listening(timeout: OllamaProvider.probeTimeout) else {
+                return try await OllamaPull(api: api, request: request, context: context).run()
             }
-            return try await OllamaPull(api: api, request: request, context: context).run()
+            context.progress.setMessage("No Ollama server answers at \(endpoint): pulling from the registry into the store")
+            do {
+                return try await OllamaRegistryPull(request: request, name: name, context: context).run()
+            } catch let failure as DownloadFailure where failure.kind == .network {
+                // Neither way works: say both, so the person can pick the one to fix.
+                throw DownloadFailure(.providerUnavailable, serverProblem.message
+                    + " Without a server the registry was tried, and it could not be reached either: \(failure.message)",
+                    details: serverProblem.details)
+            }
         default:
             return try await OllamaPull(api: api, request: request, context: context).run()
         }
