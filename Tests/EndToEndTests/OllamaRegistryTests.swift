@@ -98,6 +98,11 @@ final class OllamaRegistryTests: XCTestCase {
         XCTAssertEqual(locked.errorData?["kind"] as? String, "auth_required")
         XCTAssertTrue((locked.error?["message"] as? String ?? "").contains("source"), locked.raw)
         XCTAssertFalse(FileManager.default.fileExists(atPath: store + "/manifests/\(fake.host)/library/known/v2"))
+        // hf.co says it with a 400 and a sentence.
+        fake.unknownTagAsHuggingFace = true
+        let quant = try XCTUnwrap(pull(server, id: 3, "known:Q9_K", expect: "error").response)
+        XCTAssertEqual(quant.errorData?["kind"] as? String, "not_found", quant.raw)
+        XCTAssertTrue((quant.error?["message"] as? String ?? "").contains("tag is not available"), quant.raw)
     }
 
     func testASourceOutsideTheListIsInvalidParams() throws {

@@ -12,6 +12,8 @@ public final class FakeOllamaRegistry: @unchecked Sendable {
     private var manifests: [String: Data] = [:]
     private var blobs: [String: Data] = [:]
     private var privateModels: Set<String> = []
+    /// Answer an unknown tag of a known model as hf.co does: 400 with a sentence, not 404.
+    public var unknownTagAsHuggingFace = false
 
     public static let manifestType = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -82,6 +84,10 @@ public final class FakeOllamaRegistry: @unchecked Sendable {
         }
         switch parts[3] {
         case "manifests":
+            if manifest == nil, known, unknownTagAsHuggingFace {
+                return HTTPResponse(status: 400, headers: ["Content-Type": "application/json"],
+                                    body: .bytes(Data(#"{"error":"The specified tag is not available in the repository. Please use another tag or \"latest\""}"#.utf8)))
+            }
             guard let manifest, request.header("Accept") == Self.manifestType else {
                 let code = known ? "MANIFEST_UNKNOWN" : "NAME_UNKNOWN"
                 return HTTPResponse(status: 404, headers: ["Content-Type": "application/json"],

@@ -43,6 +43,11 @@ struct OllamaRegistry: Sendable {
                 switch response.status {
                 case 200..<300:
                     return try OllamaManifest(response.body, name: display)
+                case 400 where ErrorPageText.summary(response.body)?.lowercased().contains("tag") ?? false:
+                    // hf.co answers an unknown quant with 400 "The specified tag is not available…".
+                    throw DownloadFailure(.notFound,
+                        "No tag \(name.tag) for \(display) at \(name.host) (tried \(url.redactedForLogs)): \(ErrorPageText.summary(response.body) ?? "").",
+                        retryable: false, details: ["tried": .string(url.redactedForLogs)])
                 case 404:
                     throw DownloadFailure(.notFound,
                         "No model \(display) in the registry at \(name.host) (tried \(url.redactedForLogs)): check the name and the tag.",
