@@ -57,6 +57,8 @@ enum MCPTools {
                 "connections": ["type": "integer", "minimum": 1, "maximum": 64, "description": "parallel connections per file"],
                 "stallSeconds": ["type": "number", "exclusiveMinimum": 0, "description": "give up on a connection silent this long"],
                 "insecure": ["type": "boolean", "description": "allow a plain-http registry (ollama)"],
+                "source": ["type": "string", "enum": ["auto", "server", "registry"],
+                           "description": "ollama: through a running Ollama server, straight from the registry into Ollama's store, or auto (the default)"],
             ], required: ["provider", "model"]),
             outputSchema: object([
                 "status": ["type": "string", "enum": ["complete", "running"]],
