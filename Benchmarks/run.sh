@@ -70,7 +70,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${BENCH_WORK:-$ROOT/Benchmarks/work}"
 SCRATCH="${BENCH_SCRATCH_PATH:-$ROOT/.build}"
-ALL_CASES="throttled_one throttled_three unthrottled small_files peak_rss verify sha256 hello"
+ALL_CASES="throttled_one throttled_three unthrottled small_files peak_rss verify sha256 hello ollama_registry"
 CASES="${BENCH_CASES:-$ALL_CASES}"
 export PATH="/opt/swift/usr/bin:$PATH"  # where the Swift toolchain lives on these machines
 
@@ -233,6 +233,28 @@ data_small_files() {
   done
 }
 
+# An Ollama model as a registry holds it: a large weights blob and two small ones, named by
+# their digests under $REPOS/ollama/blobs (the CDN serves them), and its manifest.
+OLLAMA_MANIFESTS="$WORK/ollama-manifests"
+data_ollama_registry() {
+  local src="$REPOS/ollama-src" blobs="$REPOS/ollama/blobs" layers="" config="" name size hex
+  make_file "$src/weights" "$LARGE_BYTES"
+  [[ -f "$src/template" ]] || printf '{{ .Prompt }}' > "$src/template"
+  [[ -f "$src/config" ]] || printf '{"model_format":"gguf","model_family":"llama"}' > "$src/config"
+  rm -rf "$blobs"; mkdir -p "$blobs"
+  for name in weights template config; do
+    hex=$(sha_of "$src/$name"); size=$(stat -c %s "$src/$name")
+    ln -f "$src/$name" "$blobs/sha256-$hex"
+    case $name in
+      config) config="{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"digest\":\"sha256:$hex\",\"size\":$size}" ;;
+      *) layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.ollama.image.$name\",\"digest\":\"sha256:$hex\",\"size\":$size}" ;;
+    esac
+  done
+  mkdir -p "$OLLAMA_MANIFESTS/bench/model"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":%s,"layers":[%s]}' \
+    "$config" "$layers" > "$OLLAMA_MANIFESTS/bench/model/latest"
+}
+
 make_data() {
   log "test files in $REPOS"
   mkdir -p "$REPOS"
@@ -363,6 +385,21 @@ start_hub() {
   HUB_URL="http://127.0.0.1:$(cat "$port_file")"
 }
 
+REGISTRY=""
+start_registry() {
+  local port_file="$WORK/ollama-registry.port"
+  stop_stale "$WORK/ollama-registry.pid" "$port_file"
+  rm -f "$port_file"
+  python3 "$ROOT/Benchmarks/ollama_registry.py" --manifests "$OLLAMA_MANIFESTS" --cdn "$CDN_SLOW/ollama/blobs" \
+    --port-file "$port_file" >"$WORK/logs/ollama-registry.log" 2>&1 &
+  PIDS_TO_STOP+=($!)
+  echo $! > "$WORK/ollama-registry.pid"
+  for _ in $(seq 100); do [[ -s "$port_file" ]] && break; sleep 0.1; done
+  [[ -s "$port_file" ]] || die "the Ollama registry did not start, see $WORK/logs/ollama-registry.log"
+  REGISTRY="127.0.0.1:$(cat "$port_file")"
+  log "Ollama registry: $REGISTRY (blobs → throttled CDN)"
+}
+
 start_servers() {
   start_nginx
   start_hub "$CDN" hub; HUB=$HUB_URL
@@ -370,6 +407,7 @@ start_servers() {
   wait_http "$HUB/api/models/bench/none"
   wait_http "$HUB_SLOW/api/models/bench/none"
   log "hub API: $HUB (→ unthrottled CDN), $HUB_SLOW (→ throttled CDN)"
+  start_registry
 }
 
 # MARK: - measuring
@@ -587,6 +625,24 @@ case_hello() {
 }
 
 # MARK: - report
+
+# A registry pull into Ollama's store (no server) against fetching the same blobs from the same
+# throttled CDN on one connection (curl) and on 16 (aria2c -x16, like Ollama's own downloader,
+# which uses up to 16 parts per blob).
+case_ollama_registry() {
+  local name; name="Ollama model, $(human "$LARGE_BYTES") + 2 small blobs, CDN $(rate_label "$LIMIT_RATE") per connection: registry"
+  local expected="$WORK/expected-ollama.txt" bytes urls=() file
+  find "$REPOS/ollama/blobs" -type f -printf '%f %s\n' | sort -u > "$expected"
+  bytes=$(repo_bytes "$REPOS/ollama/blobs")
+  for file in "$REPOS"/ollama/blobs/*; do urls+=("$CDN_SLOW/ollama/blobs/$(basename "$file")"); done
+  measure "$name" "ModelPull (ollama, source registry)" "$bytes" "$expected" -- \
+    env OLLAMA_MODELS="$OUT/models" "$BIN/modelpull" pull ollama "$REGISTRY/bench/model" --source registry --insecure \
+    --log-level error
+  measure "$name" "curl (one connection per blob)" "$bytes" "$expected" -- \
+    bash -c 'cd "$0" && for url in "$@"; do curl -sSfO "$url" || exit 1; done' "$OUT" "${urls[@]}"
+  measure "$name" "aria2c -x16 -s16 (16 parts per blob)" "$bytes" "$expected" -- \
+    aria2c -q -Z -x16 -s16 -k1M --dir "$OUT" --allow-overwrite=true "${urls[@]}"
+}
 
 machine() {
   local cpu mem

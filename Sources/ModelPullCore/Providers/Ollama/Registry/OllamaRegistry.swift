@@ -27,6 +27,20 @@ struct OllamaRegistry: Sendable {
 
     func blobURL(_ digest: OllamaDigest) -> URL { base.appendingPathComponent("blobs").appendingPathComponent(digest.text) }
 
+    /// Where a blob's bytes are: the registry answers its blob URL with a redirect to a CDN, which
+    /// Ollama asks once and then fetches every part from directly. Asked the same way here, so
+    /// the parallel ranges go to the CDN instead of each bouncing off the registry first; a
+    /// registry that serves the blob itself keeps the blob URL.
+    func blobLocation(_ digest: OllamaDigest) async -> URL {
+        let url = blobURL(digest)
+        let request = HTTPRequest(url: url, method: "HEAD", redirects: .never, idleTimeout: 30)
+        guard let response = try? await http.send(request, maxBodyBytes: 64 << 10),
+              [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["Location"],
+              let target = URL(string: location, relativeTo: url)?.absoluteURL,
+              let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return url }
+        return target
+    }
+
     /// The manifest for the name's tag. 404 is `not_found` naming what was tried; 401/403 is
     /// `auth_required` (private models need a signed-in Ollama server); 429, 5xx and dropped
     /// connections are retried, then `rate_limited`, `upstream` or `network`.

@@ -65,7 +65,7 @@ struct OllamaRegistryPull: Sendable {
         let partial = try PartialFile(path: store.stagingPath(blob.digest))
         let resumable = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: blob.size)
         if resumable > 0 { progress.reuse(label, bytes: resumable, fileComplete: false) }
-        let source = FetchSource(url: registry.blobURL(blob.digest), expectedSize: blob.size,
+        let source = FetchSource(url: await registry.blobLocation(blob.digest), expectedSize: blob.size,
                                  idleTimeout: request.stallSeconds ?? 30)
         let transfer = FileTransfer(http: context.http, sequential: SequentialFetcher(http: context.http))
         let job = FileTransfer.Job(source: source, partial: partial, digest: .sha256, connections: transfer.tuning.connectionsPerFile)
