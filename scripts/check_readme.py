@@ -47,11 +47,15 @@ def shell_commands(body: str) -> list[str]:
     return commands
 
 
+def documents() -> list[str]:
+    """README.md, ARCHITECTURE.md and the pages in docs/, relative to the repository."""
+    return ["README.md", "ARCHITECTURE.md"] + [os.path.join("docs", name) for name in sorted(os.listdir(os.path.join(REPO, "docs")))]
+
+
 def broken_links() -> list[str]:
     """Relative links in README.md, ARCHITECTURE.md and docs/ that point at nothing."""
-    pages = ["README.md", "ARCHITECTURE.md"] + [os.path.join("docs", name) for name in sorted(os.listdir(os.path.join(REPO, "docs")))]
     broken = []
-    for page in pages:
+    for page in documents():
         text = open(os.path.join(REPO, page), encoding="utf-8").read()
         for match in re.finditer(r"\]\(([^)#\s]+)(#[^)]*)?\)", text):
             link = match.group(1)
@@ -64,9 +68,8 @@ def broken_links() -> list[str]:
 
 def missing_tests() -> list[str]:
     """Test names the documents cite (`testSomething`) that no test file defines."""
-    pages = ["README.md", "ARCHITECTURE.md"] + [os.path.join("docs", name) for name in sorted(os.listdir(os.path.join(REPO, "docs")))]
     cited = set()
-    for page in pages:
+    for page in documents():
         cited |= set(re.findall(r"\b(test[A-Z][A-Za-z0-9_]*)\b", open(os.path.join(REPO, page), encoding="utf-8").read()))
     defined = set()
     for folder, _, files in os.walk(os.path.join(REPO, "Tests")):

@@ -1,11 +1,15 @@
 import Foundation
 import ModelPullCore
 
-/// The engine behind the commands a person types: the built-in providers, logs on stderr at the
-/// level asked for.
+/// The engine every command runs: the built-in providers in this process's context, logging
+/// where the command says.
 enum CommandEngine {
     static func make(logLevel: LogLevel, maxConcurrent: Int = 1) -> DownloadEngine {
-        DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log(logLevel)), maxConcurrent: maxConcurrent)
+        make(log: log(logLevel), maxConcurrent: maxConcurrent)
+    }
+
+    static func make(log: LogSink, maxConcurrent: Int) -> DownloadEngine {
+        DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log), maxConcurrent: maxConcurrent)
     }
 
     static func log(_ level: LogLevel) -> LogSink {

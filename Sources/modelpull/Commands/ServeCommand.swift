@@ -22,8 +22,7 @@ enum ServeCommand {
         let logger = Logger(level: options.logLevel)
         let log = logger.sink
         let output = OutputWriter(fd: protocolFD, framing: options.framing.fixedFraming)
-        let engine = DownloadEngine(registry: .builtIn, context: ProviderCatalog.context(log: log),
-                                    maxConcurrent: options.maxConcurrent)
+        let engine = CommandEngine.make(log: log, maxConcurrent: options.maxConcurrent)
         let server = RPCServer(
             engine: engine, output: output,
             configuration: ServerConfiguration(maxConcurrent: options.maxConcurrent, dialect: options.dialect),

@@ -11,7 +11,7 @@ struct HubFileLocation: Sendable {
 /// and where each file's bytes are.
 struct HubAPI: Sendable {
     let settings: HubSettings
-    let requester: HubRequester
+    let requester: APIRequester
     let context: HubErrorContext
     /// Pages are cursors the Hub chooses; a listing that never ends is a broken server.
     let maxPages = 10_000

@@ -24,9 +24,10 @@ struct HubDownloader: Sendable {
         let selection = HubFileSelection(flavor: flavor, reference: reference, include: request.include, exclude: request.exclude)
         let errorContext = HubErrorContext(model: reference.repoId, revision: revision, endpoint: settings.endpoint,
                                            authenticated: settings.token != nil)
-        let requester = HubRequester(http: context.http, retry: retry, endpoint: settings.endpoint) { message in
-            progress.setMessage(message)
-        }
+        let endpoint = settings.endpoint
+        let requester = APIRequester(http: context.http, retry: retry, peer: "the Hub",
+                                     unreachable: { HubFailures.unreachable(endpoint, reason: $0) },
+                                     onRetry: { progress.setMessage($0) })
         let api = HubAPI(settings: settings, requester: requester, context: errorContext)
 
         let snapshot = settings.offline

@@ -85,7 +85,8 @@ struct OllamaPull {
 
     private func result(_ ledger: OllamaLayerLedger) async -> DownloadResult {
         let reported = await api.modelsDirectory(of: request.model)
-        let path = reported ?? Self.defaultModelsDirectory(context.environment)
+        // The store a server started by this user would use, read as Ollama reads it.
+        let path = reported ?? OllamaStore(environment: context.environment).root
         let summary: String
         if ledger.count == 0 {
             summary = "\(request.model) is ready in Ollama at \(api.endpoint) (the server reported no layer progress)"
@@ -96,11 +97,5 @@ struct OllamaPull {
         return DownloadResult(path: path, revision: nil, files: ledger.files,
                               bytesDownloaded: ledger.bytesDownloaded, bytesReused: ledger.bytesReused,
                               message: reported == nil ? summary + "; path is the default models folder, the server did not say its own" : summary)
-    }
-
-    /// `OLLAMA_MODELS`, else `~/.ollama/models`: where a server started by this user keeps models.
-    static func defaultModelsDirectory(_ environment: ProcessEnvironment) -> String {
-        if let models = environment["OLLAMA_MODELS"] { return (models as NSString).expandingTildeInPath }
-        return (environment.homeDirectory as NSString).appendingPathComponent(".ollama/models")
     }
 }

@@ -117,7 +117,7 @@ public struct URLProvider: Provider {
                 progress.advance(name, completed: completed)
                 announcer.progressed(to: completed)
             }, retrying: { message in
-                announcer.heardRetry(message)
+                announcer.heardRetry()
                 progress.announce(message)
             }))
         } catch let error as HTTPStatusError {
@@ -300,7 +300,7 @@ private struct ResumeAnnouncer: Sendable {
     }
 
     /// Any retry before the announcement may have dropped the kept bytes: say nothing then.
-    func heardRetry(_ message: String) {
+    func heardRetry() {
         settled.withLock { $0 = true }
     }
 }

@@ -44,48 +44,31 @@ struct OllamaRegistry: Sendable {
     /// The manifest for the name's tag. 404 is `not_found` naming what was tried; 401/403 is
     /// `auth_required` (private models need a signed-in Ollama server); 429, 5xx and dropped
     /// connections are retried, then `rate_limited`, `upstream` or `network`.
-    func manifest(onRetry: @Sendable (String) -> Void) async throws -> OllamaManifest {
+    func manifest(onRetry: @escaping @Sendable (String) -> Void) async throws -> OllamaManifest {
         let url = base.appendingPathComponent("manifests").appendingPathComponent(name.tag)
         let request = HTTPRequest(url: url, headers: ["Accept": OllamaManifest.mediaType], redirects: .follow, idleTimeout: 30)
-        var failures = ConsecutiveFailures(retry)
-        while true {
-            try Task.checkCancellation()
-            let reason: String
-            var wait: Double?
-            do {
-                let response = try await http.send(request, maxBodyBytes: 4 << 20)
-                switch response.status {
-                case 200..<300:
-                    return try OllamaManifest(response.body, name: display)
-                case 400 where ErrorPageText.summary(response.body)?.lowercased().contains("tag") ?? false:
-                    // hf.co answers an unknown quant with 400 "The specified tag is not available…".
-                    throw DownloadFailure(.notFound,
-                        "No tag \(name.tag) for \(display) at \(name.host) (tried \(url.redactedForLogs)): \(ErrorPageText.summary(response.body) ?? "").",
-                        retryable: false, details: ["tried": .string(url.redactedForLogs)])
-                case 404:
-                    throw DownloadFailure(.notFound,
-                        "No model \(display) in the registry at \(name.host) (tried \(url.redactedForLogs)): check the name and the tag.",
-                        retryable: false, details: ["tried": .string(url.redactedForLogs)])
-                case 401, 403:
-                    throw DownloadFailure(.authRequired,
-                        "The registry at \(name.host) wants a sign-in for \(display): it is private, or needs Ollama's key. Pull it with `source: \"server\"` through an Ollama server signed in to that registry.",
-                        retryable: false)
-                case let status where RetryPolicy.isRetryable(status: status) && !failures.isLastAttempt:
-                    reason = "the registry answered HTTP \(status)"
-                    wait = RetryPolicy.retryAfter(response.headers).map { min($0, retry.maxRetryAfter) }
-                    _ = failures.record()
-                default:
-                    throw HTTPFailureMapper.generic(HTTPStatusError(head: response.head, body: response.body), url: url)
-                }
-            } catch let error as TransferError {
-                reason = try FailedAttempt.describe(error, url: url)
-                guard failures.record() else {
-                    throw DownloadFailure(.network, "Cannot reach the registry at \(name.host) for \(display): \(reason). Check the name's host and the network.")
-                }
-            }
-            let pause = failures.pause(reason, subject: "the manifest of \(display)", serverWait: wait)
-            onRetry(pause.message)
-            try await Task.sleep(for: .seconds(pause.seconds))
+        let requester = APIRequester(http: http, retry: retry, peer: "the registry at \(name.host)", unreachable: { reason in
+            DownloadFailure(.network, "Cannot reach the registry at \(name.host) for \(display): \(reason). Check the name's host and the network.")
+        }, onRetry: onRetry)
+        let response = try await requester.send(request, maxBodyBytes: 4 << 20)
+        switch response.status {
+        case 200..<300:
+            return try OllamaManifest(response.body, name: display)
+        case 400 where ErrorPageText.summary(response.body)?.lowercased().contains("tag") ?? false:
+            // hf.co answers an unknown quant with 400 "The specified tag is not available…".
+            throw DownloadFailure(.notFound,
+                "No tag \(name.tag) for \(display) at \(name.host) (tried \(url.redactedForLogs)): \(ErrorPageText.summary(response.body) ?? "").",
+                retryable: false, details: ["tried": .string(url.redactedForLogs)])
+        case 404:
+            throw DownloadFailure(.notFound,
+                "No model \(display) in the registry at \(name.host) (tried \(url.redactedForLogs)): check the name and the tag.",
+                retryable: false, details: ["tried": .string(url.redactedForLogs)])
+        case 401, 403:
+            throw DownloadFailure(.authRequired,
+                "The registry at \(name.host) wants a sign-in for \(display): it is private, or needs Ollama's key. Pull it with `source: \"server\"` through an Ollama server signed in to that registry.",
+                retryable: false)
+        default:
+            throw HTTPFailureMapper.generic(HTTPStatusError(head: response.head, body: response.body), url: url)
         }
     }
 }

@@ -1,13 +1,17 @@
 import Foundation
 
-/// Sends one small Hub request (API JSON, a `/resolve` HEAD) with the retry rules huggingface_hub
-/// uses: 408/429/5xx and dropped connections are retried with backoff; `Retry-After` and the
-/// `RateLimit` header's reset time are honoured. The last answer is returned as is so the caller
-/// can give it a meaning; only transport failures that never cleared are thrown.
-struct HubRequester: Sendable {
+/// Sends one small API request (the Hub's JSON and `/resolve` HEADs, a registry's manifest) with
+/// the retry rules huggingface_hub uses: 408/429/5xx and dropped connections are retried with
+/// backoff; `Retry-After` and the `RateLimit` header's reset time are honoured up to the
+/// policy's limit (a longer wait returns the answer, so the caller reports `rate_limited` with
+/// it). The last answer is returned as is so the caller can give it a meaning; only transport
+/// failures that never cleared are thrown, as `unreachable(reason)` says.
+struct APIRequester: Sendable {
     let http: HTTPClient
     let retry: RetryPolicy
-    let endpoint: URL
+    /// The server as messages name it: "the Hub", "the registry at registry.ollama.ai".
+    let peer: String
+    let unreachable: @Sendable (_ reason: String) -> DownloadFailure
     let onRetry: @Sendable (String) -> Void
 
     /// The largest API answer accepted. The Hub's are small (a tree page of 1,000 entries is a
@@ -16,7 +20,7 @@ struct HubRequester: Sendable {
     /// is a few times this.
     static let maxBodyBytes = 16 << 20
 
-    func send(_ request: HTTPRequest, maxBodyBytes: Int = HubRequester.maxBodyBytes) async throws -> HTTPResponse {
+    func send(_ request: HTTPRequest, maxBodyBytes: Int = APIRequester.maxBodyBytes) async throws -> HTTPResponse {
         var failures = ConsecutiveFailures(retry)
         while true {
             try Task.checkCancellation()
@@ -31,7 +35,7 @@ struct HubRequester: Sendable {
                     wait = after
                 }
                 guard failures.record() else { return response }
-                reason = "the Hub answered HTTP \(response.status)"
+                reason = "\(peer) answered HTTP \(response.status)"
             } catch let error as TransferError {
                 switch error {
                 case .stalled(let seconds), .headTimedOut(let seconds):
@@ -44,12 +48,12 @@ struct HubRequester: Sendable {
                     reason = "the answer was cut short"
                 case .responseTooLarge(let limit):
                     throw DownloadFailure(.upstream,
-                        "The Hub's answer from \(request.url.redactedForLogs) is larger than \(ByteFormat.string(Int64(limit))); is the endpoint a Hub?",
+                        "The answer of \(peer) from \(request.url.redactedForLogs) is larger than \(ByteFormat.string(Int64(limit))); is that really \(peer)?",
                         retryable: false)
                 case .tooManyRedirects, .unsupportedURL, .unacceptableResponse:
                     throw DownloadFailure(.upstream, "Cannot fetch \(request.url.redactedForLogs): \(error).", retryable: false)
                 }
-                guard failures.record() else { throw HubFailures.unreachable(endpoint, reason: reason) }
+                guard failures.record() else { throw unreachable(reason) }
             }
             let pause = failures.pause(reason, serverWait: wait)
             onRetry(pause.message)
