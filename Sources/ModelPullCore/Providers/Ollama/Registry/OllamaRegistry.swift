@@ -25,6 +25,26 @@ struct OllamaRegistry: Sendable {
         self.retry = retry
     }
 
+    /// Ollama's own form (`ollama/<version> (<arch> <os>) Go/<version>`, `server/images.go`) with
+    /// ours after it: a registry may shape its answer by client (hf.co adds fields for llama.cpp),
+    /// and the manifest bytes are stored as received, so ask as Ollama asks to store what it stores.
+    var userAgent: String {
+        #if arch(arm64)
+        let arch = "arm64"
+        #else
+        let arch = "amd64"
+        #endif
+        #if os(macOS)
+        let os = "darwin"
+        #else
+        let os = "linux"
+        #endif
+        return "ollama/\(Self.ollamaVersion) (\(arch) \(os)) Go/go1.24.1 \(http.userAgent)"
+    }
+
+    /// The Ollama release whose registry protocol this speaks (`../reference/ollama-registry.md`).
+    static let ollamaVersion = "0.33.0"
+
     func blobURL(_ digest: OllamaDigest) -> URL { base.appendingPathComponent("blobs").appendingPathComponent(digest.text) }
 
     /// Where a blob's bytes are: the registry answers its blob URL with a redirect to a CDN, which
@@ -33,7 +53,7 @@ struct OllamaRegistry: Sendable {
     /// registry that serves the blob itself keeps the blob URL.
     func blobLocation(_ digest: OllamaDigest) async -> URL {
         let url = blobURL(digest)
-        let request = HTTPRequest(url: url, method: "HEAD", redirects: .never, idleTimeout: 30)
+        let request = HTTPRequest(url: url, method: "HEAD", headers: ["User-Agent": userAgent], redirects: .never, idleTimeout: 30)
         guard let response = try? await http.send(request, maxBodyBytes: 64 << 10),
               [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["Location"],
               let target = URL(string: location, relativeTo: url)?.absoluteURL,
@@ -46,7 +66,8 @@ struct OllamaRegistry: Sendable {
     /// connections are retried, then `rate_limited`, `upstream` or `network`.
     func manifest(onRetry: @escaping @Sendable (String) -> Void) async throws -> OllamaManifest {
         let url = base.appendingPathComponent("manifests").appendingPathComponent(name.tag)
-        let request = HTTPRequest(url: url, headers: ["Accept": OllamaManifest.mediaType], redirects: .follow, idleTimeout: 30)
+        let request = HTTPRequest(url: url, headers: ["Accept": OllamaManifest.mediaType, "User-Agent": userAgent],
+                                  redirects: .follow, idleTimeout: 30)
         let requester = APIRequester(http: http, retry: retry, peer: "the registry at \(name.host)", unreachable: { reason in
             DownloadFailure(.network, "Cannot reach the registry at \(name.host) for \(display): \(reason). Check the name's host and the network.")
         }, onRetry: onRetry)

@@ -47,7 +47,10 @@ struct OllamaRegistryPull: Sendable {
             reused += fetched.resumed
         }
         progress.setStatus(.verifying, "Writing the manifest of \(request.model)")
+        let previous = store.storedManifest(name)
         try store.writeManifest(manifest.bytes, for: name)
+        // A tag that moved (`latest` re-pulled) leaves its old layers; Ollama removes them.
+        if let previous, previous.bytes != manifest.bytes { store.pruneReplaced(previous, environment: context.environment) }
         return DownloadResult(
             path: store.manifestPath(name), revision: SHA256.hash(manifest.bytes).hex,
             files: manifest.blobs.map { .init(path: "blobs/sha256-" + $0.digest.hex, size: $0.size, sha256: $0.digest.hex) },

@@ -133,14 +133,46 @@ extension OllamaStore {
         guard unlink(target.manifestPath) == 0 else {
             throw StorageFailure.from(errno: errno, doing: "remove", path: target.manifestPath)
         }
-        let stillNamed = Set(all.filter { $0.manifestPath != target.manifestPath }.flatMap { $0.manifest.blobs.map(\.digest) })
+        let freed = removeUnnamed(target.manifest.blobs, named: all.filter { $0.manifestPath != target.manifestPath })
+        return DeletionResult(deleted: true, freedBytes: freed,
+                              message: "Deleted \(name.display) from Ollama's store at \(root); blobs other models use were kept.")
+    }
+}
+
+// MARK: Pruning
+
+extension OllamaStore {
+    /// The manifest stored for `name` now, if one is there and parses.
+    func storedManifest(_ name: OllamaModelName) -> OllamaManifest? {
+        FileManager.default.contents(atPath: manifestPath(name)).flatMap { try? OllamaManifest($0, name: name.display) }
+    }
+
+    /// After a tag's manifest was replaced, the old manifest's blobs that no manifest names any
+    /// more, removed as `ollama pull` removes them (`server/images.go`, `deleteUnusedLayers`), unless
+    /// `OLLAMA_NOPRUNE` is set as Ollama reads it. Returns the bytes freed.
+    @discardableResult
+    func pruneReplaced(_ previous: OllamaManifest, environment: ProcessEnvironment) -> Int64 {
+        guard !Self.noPrune(environment) else { return 0 }
+        return removeUnnamed(previous.blobs, named: entries())
+    }
+
+    /// Ollama's `envconfig.Bool`: unset or empty is false, `strconv.ParseBool`'s spellings say
+    /// what they say, and anything else set counts as true.
+    static func noPrune(_ environment: ProcessEnvironment) -> Bool {
+        guard let value = environment["OLLAMA_NOPRUNE"]?.trimmingCharacters(in: CharacterSet.whitespaces.union(["\"", "'"])),
+              !value.isEmpty else { return false }
+        return !["0", "f", "F", "FALSE", "false", "False"].contains(value)
+    }
+
+    /// Unlinks each of `blobs` that none of `manifests` names; returns the bytes freed.
+    private func removeUnnamed(_ blobs: [OllamaManifest.Blob], named manifests: [Entry]) -> Int64 {
+        let stillNamed = Set(manifests.flatMap { $0.manifest.blobs.map(\.digest) })
         var freed: Int64 = 0
-        for blob in target.manifest.blobs where !stillNamed.contains(blob.digest) {
+        for blob in blobs where !stillNamed.contains(blob.digest) {
             let size = existingBlobSize(blob.digest) ?? 0
             if unlink(blobPath(blob.digest)) == 0 { freed += size }
         }
-        return DeletionResult(deleted: true, freedBytes: freed,
-                              message: "Deleted \(name.display) from Ollama's store at \(root); blobs other models use were kept.")
+        return freed
     }
 }
 
