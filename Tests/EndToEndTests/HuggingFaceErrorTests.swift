@@ -135,7 +135,7 @@ final class HuggingFaceErrorTests: HuggingFaceTestCase {
 
     func testMalformedModelIdsAreRejectedBeforeAnyJob() throws {
         let server = try launch()
-        let cases: [(String, String)] = [("noslash", "huggingface"), ("a/b/c", "huggingface"), ("org/na--me", "huggingface"),
+        let cases: [(String, String)] = [("no--slash", "huggingface"), ("a/b/c", "huggingface"), ("org/na--me", "huggingface"),
                                          ("org/-name", "huggingface"), ("org/name:", "huggingface"), ("org/name:Q4_K_M", "mlx")]
         for (index, (model, provider)) in cases.enumerated() {
             server.request(index, "models/download", params(model, provider: provider))

@@ -45,7 +45,9 @@ final class HuggingFaceUnitTests: XCTestCase {
         let tagged = try HubModelReference(parsing: "bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", provider: "huggingface")
         XCTAssertEqual(tagged.repoId, "bartowski/Llama-3.2-1B-Instruct-GGUF")
         XCTAssertEqual(tagged.quantTag, "Q4_K_M")
-        for bad in ["gpt2", "a/b/c", "/name", "org/", "org/na--me", "org/na..me", "org/-x", "org/x.", "org/x.git",
+        XCTAssertEqual(try HubModelReference(parsing: "gpt2", provider: "huggingface").repoId, "gpt2", "the owner is optional, as in huggingface_hub")
+        XCTAssertEqual(try HubModelReference(parsing: "bert-base-uncased", provider: "huggingface").repoId, "bert-base-uncased")
+        for bad in ["", "/", "-gpt2", "gpt2.", "a/b/c", "/name", "org/", "org/na--me", "org/na..me", "org/-x", "org/x.", "org/x.git",
                     "org/na me", "org/name:", "org/name:Q4 K", "org/\(String(repeating: "x", count: 97))"] {
             XCTAssertThrowsError(try HubModelReference(parsing: bad, provider: "huggingface"), bad) { error in
                 XCTAssertEqual((error as? DownloadFailure)?.kind, .invalidModel)

@@ -29,15 +29,16 @@ public final class FakeHub: @unchecked Sendable {
     private var blobs: [String: FakeHubStoredFile] = [:]
     private var knownTokens: Set<String> = []
     private var _pageSize = 1000
+    private var legacyAliases: [String: String] = [:]
     private var cdnHook: (@Sendable (HTTPRequest) -> Void)?
 
     public init() throws {
         hub = try LoopbackHTTPServer(router: hubRouter)
         cdn = try LoopbackHTTPServer(router: cdnRouter)
         let routes = FakeHubRoutes(hub: self)
-        hubRouter.prefix("/api/models/") { routes.api($0) }
-        hubRouter.prefix("/api/resolve-cache/models/") { routes.resolveCache($0) }
-        hubRouter.prefix("/") { routes.resolve($0) }
+        hubRouter.prefix("/api/models/") { routes.legacyRedirect($0) ?? routes.api($0) }
+        hubRouter.prefix("/api/resolve-cache/models/") { routes.legacyRedirect($0) ?? routes.resolveCache($0) }
+        hubRouter.prefix("/") { routes.legacyRedirect($0) ?? routes.resolve($0) }
         cdnRouter.prefix("/repos/") { routes.cdnBlob($0) }
     }
 
@@ -146,7 +147,19 @@ public final class FakeHub: @unchecked Sendable {
         "/api/resolve-cache/models/\(repo)/\(commit(repo, revision: revision) ?? "")/\(file.path)"
     }
 
+    /// An owner-less legacy id (`gpt2`) that the Hub now serves under an owner
+    /// (`openai-community/gpt2`): its API and file URLs answer 307 to the owner's, as the Hub does.
+    public func addLegacyAlias(_ alias: String, for repoId: String) {
+        lock.lock(); defer { lock.unlock() }
+        legacyAliases[alias] = repoId
+    }
+
     // MARK: State for the routes
+
+    func legacyOwner(of alias: String) -> String? {
+        lock.lock(); defer { lock.unlock() }
+        return legacyAliases[alias]
+    }
 
     func repo(_ id: String) -> FakeHubRepoState? {
         lock.lock(); defer { lock.unlock() }

@@ -4,6 +4,22 @@ import Foundation
 struct FakeHubRoutes: Sendable {
     let hub: FakeHub
 
+    // MARK: Legacy owner-less ids
+
+    /// `/api/models/gpt2/…`, `/gpt2/resolve/…`, `/api/resolve-cache/models/gpt2/…`: a relative 307
+    /// to the same path under the repo's owner.
+    func legacyRedirect(_ request: HTTPRequest) -> HTTPResponse? {
+        for prefix in ["/api/models/", "/api/resolve-cache/models/", "/"] where request.path.hasPrefix(prefix) {
+            let rest = request.path.dropFirst(prefix.count)
+            guard let slash = rest.firstIndex(of: "/"), let owner = hub.legacyOwner(of: String(rest[..<slash])) else { continue }
+            let next = rest[rest.index(after: slash)...]
+            let kind = next.split(separator: "/").first.map(String.init) ?? ""
+            let ownerLess = prefix == "/" ? kind == "resolve" : prefix == "/api/models/" ? ["revision", "tree"].contains(kind) : kind.count == 40
+            if ownerLess { return .redirect(to: prefix + owner + rest[slash...], status: 307) }
+        }
+        return nil
+    }
+
     // MARK: /api/models/{org}/{name}/revision|tree/{rev}
 
     func api(_ request: HTTPRequest) -> HTTPResponse {

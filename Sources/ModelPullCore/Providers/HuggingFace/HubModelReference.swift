@@ -1,9 +1,11 @@
 import Foundation
 
-/// `model` for the Hub providers: `org/name`, optionally `org/name:QUANT` to pick a GGUF quant.
-/// The rules are huggingface_hub's `validate_repo_id` (letters, digits, `-`, `_`, `.`; at most 96
-/// characters per part; no `--` or `..`; no leading or trailing `-`/`.`), with the namespace
-/// required, so a malformed id fails at once instead of as a confusing 404 later.
+/// `model` for the Hub providers: `org/name` or a legacy owner-less `name` (`gpt2`,
+/// `bert-base-uncased`: the Hub still serves them, redirecting to the new owner, and
+/// transformers caches hold `models--gpt2`), optionally `:QUANT` to pick a GGUF quant. The rules
+/// are huggingface_hub's `validate_repo_id` (letters, digits, `-`, `_`, `.`; at most 96
+/// characters per part; no `--` or `..`; no leading or trailing `-`/`.`; the namespace
+/// optional), so a malformed id fails at once instead of as a confusing 404 later.
 struct HubModelReference: Sendable, Equatable {
     var repoId: String
     /// The GGUF quant asked for (`Q4_K_M`), as written.
@@ -23,8 +25,8 @@ struct HubModelReference: Sendable, Equatable {
             tag = rawTag
         }
         let parts = id.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2 else {
-            throw Self.invalid(model, provider, "expected 'org/name'")
+        guard parts.count <= 2 else {
+            throw Self.invalid(model, provider, "expected 'org/name' or 'name', with one '/' at most")
         }
         for part in parts {
             if let problem = Self.problem(with: part) { throw Self.invalid(model, provider, problem) }
@@ -34,7 +36,7 @@ struct HubModelReference: Sendable, Equatable {
     }
 
     private static func problem(with part: Substring) -> String? {
-        if part.isEmpty { return "the organisation and the name must both be present" }
+        if part.isEmpty { return "an empty organisation or name" }
         if part.count > 96 { return "each part is at most 96 characters" }
         guard part.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
             return "only letters, digits, '-', '_' and '.' are allowed"
