@@ -56,10 +56,12 @@ final class HuggingFaceCacheTests: HuggingFaceTestCase {
         download(server, id: 1, params("acme/llm"))
         download(server, id: 2, params("mlx-community/llm-4bit", provider: "mlx"))
 
+        let commit = try XCTUnwrap(fake.commit("acme/llm"))
+        let listing = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: repoFolder("acme/llm") + "/trees/\(commit).json")[.size] as? NSNumber).intValue
         server.request(3, "models/delete", ["provider": "huggingface", "model": "acme/llm", "cacheDir": cache])
         let deleted = try XCTUnwrap(server.response(to: 3).response?.resultObject)
         XCTAssertEqual(deleted["deleted"] as? Bool, true)
-        XCTAssertEqual(number(deleted["freedBytes"]), Int64(weights.count + 8 + 40), "blobs plus the ref")
+        XCTAssertEqual(number(deleted["freedBytes"]), Int64(weights.count + 8 + 40 + listing), "blobs, the ref and the listing")
         XCTAssertFalse(FileManager.default.fileExists(atPath: repoFolder("acme/llm")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/.locks/models--acme--llm"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: snapshot("mlx-community/llm-4bit", fake.commit("mlx-community/llm-4bit")!) + "/model.safetensors"))

@@ -85,6 +85,27 @@ final class HuggingFaceInteropTests: HuggingFaceTestCase {
                       "only the listing calls: \(fake.hub.bodyBytesSentByPath)")
     }
 
+    /// ModelPull keeps the listing in `trees/{commit}.json` as huggingface_hub 2.4 does, so
+    /// Python's own offline mode tells an incomplete ModelPull snapshot from a complete one.
+    func testHuggingFaceHubSeesAnIncompleteModelPullSnapshotThroughTheTreeCache() throws {
+        let commit = fake.addRepo("acme/partial", files: [.text("config.json", "{}"),
+                                                           .lfs("model.safetensors", TestBytes.make(count: 200_000, seed: 75))])
+        download(try launch(), params("acme/partial", ["include": ["config.json"]]))
+        fake.stop()
+        func verdict(_ allow: [String]) throws -> [String: Any] {
+            let run = Self.python([Self.script, "offline-snapshot", "--cache", cache, "--repo", "acme/partial"] + allow.flatMap { ["--allow", $0] },
+                                  environment: pythonEnvironment(offline: true))
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout + run.stderr)
+        }
+        let whole = try verdict([])
+        XCTAssertEqual(whole["error"] as? String, "IncompleteSnapshotError", "\(whole)")
+        XCTAssertTrue((whole["message"] as? String ?? "").contains("model.safetensors"), "\(whole)")
+        let selected = try verdict(["config.json"])
+        XCTAssertEqual((selected["path"] as? String).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path },
+                       URL(fileURLWithPath: snapshot("acme/partial", commit)).resolvingSymlinksInPath().path, "\(selected)")
+    }
+
     // MARK: Helpers
 
     private func entry(_ repo: String, revision: String, commit: String, paths: [String], allow: [String]? = nil) -> [String: Any] {

@@ -10,6 +10,10 @@ Tests/EndToEndTests/HuggingFaceInteropTests.swift.
   hf_interop.py download --cache DIR --repo REPO [--revision REV]
       Downloads a repo with snapshot_download from $HF_ENDPOINT (the fake Hub) into DIR.
 
+  hf_interop.py offline-snapshot --cache DIR --repo REPO [--revision REV] [--allow GLOB]...
+      With HF_HUB_OFFLINE=1: snapshot_download's own verdict on what ModelPull left in DIR
+      (it reads ModelPull's trees/<commit>.json). Prints {"path": …} or {"error": class name}.
+
 The manifest is JSON: {"repos": [{"repo": "org/name", "revision": "main", "commit": "…",
 "allow": [globs] or null, "files": {"path": "sha256 hex"}}]}.
 Prints one JSON line with what was checked; exits 1 with a reason on stderr on any mismatch.
@@ -90,6 +94,18 @@ def download(cache, repo, revision):
     print(json.dumps({"path": folder}))
 
 
+def offline_snapshot(cache, repo, revision, allow):
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        fail("offline-snapshot must run with HF_HUB_OFFLINE=1")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(repo, revision=revision, cache_dir=cache, allow_patterns=allow or None)
+        print(json.dumps({"path": folder}))
+    except Exception as error:  # the class name is the verdict
+        print(json.dumps({"error": error.__class__.__name__, "message": str(error)}))
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,9 +116,16 @@ def main():
     fetch.add_argument("--cache", required=True)
     fetch.add_argument("--repo", required=True)
     fetch.add_argument("--revision", default="main")
+    offline = sub.add_parser("offline-snapshot")
+    offline.add_argument("--cache", required=True)
+    offline.add_argument("--repo", required=True)
+    offline.add_argument("--revision", default="main")
+    offline.add_argument("--allow", action="append")
     args = parser.parse_args()
     if args.command == "verify":
         verify(args.cache, args.manifest)
+    elif args.command == "offline-snapshot":
+        offline_snapshot(args.cache, args.repo, args.revision, args.allow)
     else:
         download(args.cache, args.repo, args.revision)
 

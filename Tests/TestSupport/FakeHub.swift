@@ -105,6 +105,12 @@ public final class FakeHub: @unchecked Sendable {
         repos[id]?.refs[name] = commit
     }
 
+    /// Deletes a tag or branch: the Hub then answers it with `RevisionNotFound`.
+    public func removeRef(_ id: String, _ name: String) {
+        lock.lock(); defer { lock.unlock() }
+        repos[id]?.refs[name] = nil
+    }
+
     /// Runs `hook` on the CDN's connection thread before each blob response (it may block, e.g.
     /// to hold responses until several requests are in flight).
     public func onCDNRequest(_ hook: @escaping @Sendable (HTTPRequest) -> Void) {

@@ -18,6 +18,8 @@ public struct RetryPolicy: Sendable {
     }
 
     public static let standard = RetryPolicy()
+    /// One try: for a call whose failure has a ready answer elsewhere (the cache).
+    public static let singleAttempt = RetryPolicy(maxConsecutiveFailures: 1)
 
     /// Exponential backoff with jitter for the `attempt`-th consecutive failure (1-based).
     public func delay(forAttempt attempt: Int) -> Double {

@@ -30,14 +30,14 @@ protocol HubDestination: Sendable {
     func install(_ partial: PartialFile, as file: HubFile, commit: String) throws(DownloadFailure)
     /// Makes a file that was already present visible for this commit (a snapshot link, metadata).
     func adopt(_ file: HubFile, commit: String) throws(DownloadFailure)
+    /// Keeps the commit's whole listing (`trees/{commit}.json`) for offline use, by us and Python.
+    func recordListing(_ files: [HubFile], commit: String)
     /// Records that `revision` now means `commit`, once every file is in place.
     func finish(commit: String, revision: String) throws(DownloadFailure)
 
     /// Offline: the commit `revision` names locally, and the files known for it.
     func cachedCommit(for revision: String) -> String?
     func cachedFiles(commit: String) -> [HubFile]
-    /// True when `cachedFiles` is a full listing (not just what happens to be on disk).
-    func hasFullListing(commit: String) -> Bool
 }
 
 struct HubCacheDestination: HubDestination {
@@ -85,11 +85,12 @@ struct HubCacheDestination: HubDestination {
         HexString.isCommit(revision) ? revision : repo.commit(forRef: revision)
     }
 
+    func recordListing(_ files: [HubFile], commit: String) { repo.treeCache.write(files, commit: commit) }
+
     func cachedFiles(commit: String) -> [HubFile] {
-        repo.cachedTree(commit) ?? repo.snapshotFiles(commit)
+        repo.treeCache.read(commit) ?? repo.snapshotFiles(commit)
     }
 
-    func hasFullListing(commit: String) -> Bool { repo.cachedTree(commit) != nil }
 }
 
 struct HubLocalDirDestination: HubDestination {
@@ -140,9 +141,10 @@ struct HubLocalDirDestination: HubDestination {
         return commits.count == 1 ? commits.first : nil
     }
 
+    func recordListing(_ files: [HubFile], commit: String) { folder.treeCache.write(files, commit: commit) }
+
     func cachedFiles(commit: String) -> [HubFile] {
-        folder.recordedFiles().filter { $0.commit == commit }.map(\.file)
+        folder.treeCache.read(commit) ?? folder.recordedFiles().filter { $0.commit == commit }.map(\.file)
     }
 
-    func hasFullListing(commit: String) -> Bool { false }
 }

@@ -4,11 +4,16 @@ import Foundation
 struct HubSnapshot: Sendable {
     var commit: String
     var files: [HubFile]
+    /// The commit's whole listing, when it came from the Hub (kept as `trees/{commit}.json`).
+    var listing: [HubFile]?
+    /// Why the cache answered instead of the Hub (huggingface_hub's fallback), if it did.
+    var fallback: String?
 }
 
 /// The engine behind the `huggingface` and `mlx` providers: resolve (revision → commit, listing,
 /// selection), then fetch several files at once into the cache or a local folder, then record the
-/// revision. Offline (`HF_HUB_OFFLINE=1`) the snapshot comes from the cache and nothing is fetched.
+/// revision. Offline (`HF_HUB_OFFLINE=1`) the snapshot comes from the cache and nothing is fetched;
+/// so it does when the Hub cannot answer and the cache holds the revision complete.
 struct HubDownloader: Sendable {
     let flavor: HubFlavor
     let fetcher: @Sendable (HTTPClient) -> SequentialFetcher
@@ -25,14 +30,35 @@ struct HubDownloader: Sendable {
         let errorContext = HubErrorContext(model: reference.repoId, revision: revision, endpoint: settings.endpoint,
                                            authenticated: settings.token != nil)
         let endpoint = settings.endpoint
-        let requester = APIRequester(http: context.http, retry: retry, peer: "the Hub",
-                                     unreachable: { HubFailures.unreachable(endpoint, reason: $0) },
-                                     onRetry: { progress.setMessage($0) })
-        let api = HubAPI(settings: settings, requester: requester, context: errorContext)
+        func api(_ retry: RetryPolicy) -> HubAPI {
+            let requester = APIRequester(http: context.http, retry: retry, peer: "the Hub",
+                                         unreachable: { HubFailures.unreachable(endpoint, reason: $0) },
+                                         onRetry: { progress.setMessage($0) })
+            return HubAPI(settings: settings, requester: requester, context: errorContext)
+        }
 
-        let snapshot = settings.offline
-            ? try offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
-            : try await onlineSnapshot(reference, revision: revision, api: api, selection: selection, progress: progress)
+        let snapshot: HubSnapshot
+        if settings.offline {
+            snapshot = try offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
+        } else {
+            // A revision the cache holds complete can be answered from there when the Hub cannot
+            // answer; then one attempt says so, as Python's single `repo_info` call does, instead
+            // of a whole retry budget spent before the cache is looked at.
+            let cached = try? offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
+            do {
+                snapshot = try await onlineSnapshot(reference, revision: revision, api: api(cached == nil ? retry : .singleAttempt),
+                                                    selection: selection, progress: progress)
+            } catch let failure as DownloadFailure {
+                guard var cached, let reason = HubCacheFallback.reason(toServeCacheAfter: failure) else { throw failure }
+                cached.fallback = reason
+                snapshot = cached
+            }
+        }
+        if let reason = snapshot.fallback {
+            return answerFromCache(snapshot, reason: reason, reference: reference, revision: revision,
+                                   destination: destination, context: context)
+        }
+        let api = api(retry)
 
         context.log(.info, "\(flavor.providerName): \(reference.repoId)@\(revision) is commit \(snapshot.commit); \(snapshot.files.count) file(s), "
             + "\(ByteFormat.string(snapshot.files.reduce(0) { $0 + $1.size })), into \(destination.location)\(settings.offline ? " (offline)" : "")")
@@ -59,6 +85,7 @@ struct HubDownloader: Sendable {
         try DiskSpace.ensureRoom(for: needed, at: Self.existingAncestor(of: destination.spaceCheckPath))
         let lease = try destination.prepare(commit: snapshot.commit)
         defer { lease?.release() }
+        if let listing = snapshot.listing { destination.recordListing(listing, commit: snapshot.commit) }
         for file in present { try destination.adopt(file, commit: snapshot.commit) }
 
         if !pending.isEmpty {
@@ -99,7 +126,24 @@ struct HubDownloader: Sendable {
         let commit = try await api.resolveCommit(revision)
         progress.setMessage("Listing the files of \(reference.repoId) at \(commit.prefix(12))")
         let listing = try await api.listFiles(commit: commit)
-        return HubSnapshot(commit: commit, files: try selection.select(from: listing, commit: commit))
+        return HubSnapshot(commit: commit, files: try selection.select(from: listing, commit: commit), listing: listing)
+    }
+
+    /// huggingface_hub's answer when the Hub cannot give one and the cache holds the revision
+    /// complete: that snapshot, with nothing fetched and nothing written (no ref moves).
+    private func answerFromCache(_ snapshot: HubSnapshot, reason: String, reference: HubModelReference, revision: String,
+                                 destination: any HubDestination, context: DownloadContext) -> DownloadResult {
+        for file in snapshot.files {
+            context.progress.addFile(file.path, size: file.size)
+            context.progress.reuse(file.path, bytes: file.size, fileComplete: true)
+        }
+        let message = "\(reason); answered from the cache: \(reference.repoId)@\(revision) is commit \(snapshot.commit) there, "
+            + "with all \(snapshot.files.count) file(s). Nothing was downloaded."
+        context.log(.warning, "\(flavor.providerName): \(message)")
+        return DownloadResult(
+            path: destination.resultPath(commit: snapshot.commit), revision: snapshot.commit,
+            files: snapshot.files.map { .init(path: $0.path, size: $0.size, sha256: $0.lfsSHA256) },
+            bytesDownloaded: 0, bytesReused: snapshot.files.reduce(0) { $0 + $1.size }, message: message)
     }
 
     /// Offline, the cache is the only source: the commit from `refs/`, the files from the cached

@@ -15,6 +15,7 @@ import Darwin
 ///     {cache}/models--{org}--{name}/blobs/{etag}.modelpull.partial   our resumable bytes
 ///     {cache}/models--{org}--{name}/snapshots/{commit}/{path}  relative symlink to ../../blobs/{etag}
 ///     {cache}/models--{org}--{name}/refs/{revision}            40-hex commit, no newline
+///     {cache}/models--{org}--{name}/trees/{commit}.json        the commit's whole listing
 ///
 /// `scan_cache_dir` looks only at `snapshots/` and `refs/` inside a repo folder, so the partial
 /// files in `blobs/` (which exist only mid-download) never make it warn.
@@ -163,24 +164,8 @@ struct HubCacheRepo: Sendable {
 
     // MARK: Listings for offline use
 
-    /// The listing huggingface_hub 2.x caches in `trees/{commit}.json` after an online
-    /// `snapshot_download`; with it, offline requests know exactly which files are missing.
-    func cachedTree(_ commit: String) -> [HubFile]? {
-        let path = join(directory, "trees/\(commit).json")
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let files = object["files"] as? [String: [String: Any]] else { return nil }
-        var result: [HubFile] = []
-        for (path, info) in files {
-            guard (try? SafePath.validate(path)) != nil,
-                  let size = (info["size"] as? NSNumber)?.int64Value,
-                  let blobId = info["blob_id"] as? String else { continue }
-            let sha = info["lfs_sha256"] as? String
-            let lfsSize = (info["lfs_size"] as? NSNumber)?.int64Value
-            result.append(HubFile(path: path, size: lfsSize ?? size, blobId: blobId, lfsSHA256: sha))
-        }
-        return result
-    }
+    /// `trees/{commit}.json` in the repo folder.
+    var treeCache: HubTreeCache { HubTreeCache(folder: repoPlace) }
 
     /// The files a snapshot folder holds, each known by the blob its link names. A link whose
     /// blob is gone is listed too (with size 0), so offline requests report it as missing.

@@ -12,6 +12,7 @@ import Darwin
 ///     {dir}/.cache/huggingface/download/{path}.metadata          "{commit}\n{etag}\n{timestamp}\n"
 ///     {dir}/.cache/huggingface/download/{path}.lock              flock, shared with Python
 ///     {dir}/.cache/huggingface/download/{dir of path}/{etag}.modelpull.partial   resumable bytes
+///     {dir}/.cache/huggingface/trees/{commit}.json                 the commit's whole listing
 ///     {dir}/.cache/huggingface/.gitignore, CACHEDIR.TAG
 struct HubLocalDir: Sendable {
     let root: String
@@ -21,6 +22,8 @@ struct HubLocalDir: Sendable {
     var statePlace: ConfinedPath { place(".cache/huggingface") }
     var downloadPlace: ConfinedPath { statePlace.appending("download") }
     var downloadDirectory: String { downloadPlace.path }
+    /// `trees/{commit}.json` beside Python's download bookkeeping (`tree_cache_folder_for_local_dir`).
+    var treeCache: HubTreeCache { HubTreeCache(folder: statePlace) }
 
     // Everything below `root` is reached without following links (see `ConfinedPath`): a
     // planted `sub -> /elsewhere` must not carry `sub/file` out of the folder.
