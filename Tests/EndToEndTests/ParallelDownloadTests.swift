@@ -69,7 +69,7 @@ final class ParallelDownloadTests: URLTestCase {
             XCTAssertLessThan(http.bodyBytesSent(path: "/m.bin"), data.count + (1 << 20), "the dropped range was not fetched again (\(engine))")
             server.closeStdin()
             _ = server.waitForExit()
-            XCTAssertTrue(server.stderrText.contains("file bodies travel over \(engine)"), server.stderrText)
+            XCTAssertTrue(server.stderrText.contains("requests travel over \(engine)"), server.stderrText)
         }
     }
 

@@ -52,6 +52,8 @@ struct APIRequester: Sendable {
                         retryable: false)
                 case .tooManyRedirects, .unsupportedURL, .unacceptableResponse:
                     throw DownloadFailure(.upstream, "Cannot fetch \(request.url.redactedForLogs): \(error).", retryable: false)
+                case .proxyFailed, .untrustedCertificate:
+                    throw error.settingsFailure!
                 }
                 guard failures.record() else { throw unreachable(reason) }
             }

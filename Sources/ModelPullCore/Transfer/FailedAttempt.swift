@@ -29,6 +29,8 @@ enum FailedAttempt {
             throw DownloadFailure(.upstream, "Cannot store \(url.redactedForLogs): \(what).", retryable: false)
         case .tooManyRedirects:
             throw DownloadFailure(.upstream, "Too many redirects fetching \(url.redactedForLogs): the server is in a redirect loop.", retryable: false)
+        case .proxyFailed, .untrustedCertificate:
+            throw error.settingsFailure!
         case .responseTooLarge, .unsupportedURL:
             throw DownloadFailure(.upstream, "Cannot fetch \(url.redactedForLogs): \(error)", retryable: false)
         }

@@ -21,19 +21,22 @@ public final class HTTPClient: @unchecked Sendable {
     /// The connections file transfers share (API calls do not take a slot: they are short).
     public let connectionBudget: ConnectionBudget
 
-    /// Carries file bodies when libcurl is the engine (see `TransferEngine`).
-    private let bodyTransport: CurlBodyTransport?
+    /// Carries every request when libcurl is the engine (see `TransferEngine`).
+    private let curlTransport: CurlBodyTransport?
     public let engine: TransferEngine
+    /// Proxies and trusted authorities, as the environment set them (libcurl engine).
+    public let network: NetworkEnvironment
 
     public init(userAgent: String, connectionBudget: Int = ConnectionBudget.defaultCapacity,
-                engine: TransferEngine = .urlsession) {
+                engine: TransferEngine = .urlsession, network: NetworkEnvironment = .direct) {
         self.connectionBudget = ConnectionBudget(capacity: connectionBudget)
         // The engine is decided once, by `TransferEngine.choose` (which falls back when libcurl
         // cannot load); here it is only carried out.
         let loop = engine == .libcurl ? CurlEventLoop.shared : nil
         precondition(engine == .urlsession || loop != nil, "libcurl is not loadable here: pick the engine with TransferEngine.choose")
-        bodyTransport = loop.map { CurlBodyTransport(loop: $0, userAgent: userAgent) }
+        curlTransport = loop.map { CurlBodyTransport(loop: $0, userAgent: userAgent, network: network) }
         self.engine = engine
+        self.network = network
         // Room for every budgeted transfer plus the API calls beside them, so URLSession never
         // queues a request we already counted as running.
         let perHost = self.connectionBudget.capacity + 4
@@ -64,8 +67,7 @@ public final class HTTPClient: @unchecked Sendable {
         public var errorBody: Data?
     }
 
-    /// `stream` for file bodies: over libcurl when it is the engine (GET without a body), else
-    /// URLSession. The `Data` handed to `onData` may point into libcurl's read buffer: the
+    /// `stream` for file bodies: over libcurl when it is the engine, else URLSession. The `Data` handed to `onData` may point into libcurl's read buffer: the
     /// consumer must be done with it when `onData` returns (write it, hash it, copy it).
     ///
     /// File bodies follow stricter rules than API answers, the same on both engines: the head
@@ -79,8 +81,8 @@ public final class HTTPClient: @unchecked Sendable {
             try FileBodyHead.check(head)
             try onHead(head)
         }
-        if let bodyTransport, request.method == "GET", request.body == nil {
-            return try await bodyTransport.stream(request, errorBodyLimit: errorBodyLimit, onHead: checkedHead, onData: onData)
+        if let curlTransport {
+            return try await curlTransport.stream(request, errorBodyLimit: errorBodyLimit, fileBody: true, onHead: checkedHead, onData: onData)
         }
         return try await stream(request, errorBodyLimit: errorBodyLimit, fileBody: true, onHead: checkedHead, onData: onData)
     }
@@ -99,6 +101,11 @@ public final class HTTPClient: @unchecked Sendable {
                         onData: @escaping @Sendable (Data) throws -> Void) async throws -> StreamResult {
         guard let scheme = request.url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw TransferError.unsupportedURL(request.url.absoluteString)
+        }
+        // One engine for every request, so a proxy or a private authority applies to API calls
+        // exactly as to file bodies.
+        if let curlTransport, !fileBody {
+            return try await curlTransport.stream(request, errorBodyLimit: errorBodyLimit, fileBody: false, onHead: onHead, onData: onData)
         }
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method

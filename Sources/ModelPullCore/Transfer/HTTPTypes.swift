@@ -98,6 +98,11 @@ public enum TransferError: Error, Sendable, Equatable {
     /// The body arrived, but slower than the floor (`ThroughputFloor`) for a whole window.
     case tooSlow(bytes: Int64, seconds: TimeInterval)
     case unsupportedURL(String)
+    /// The proxy could not be reached or refused the request; `proxy` names it without credentials.
+    case proxyFailed(proxy: String, reason: String)
+    /// The server's certificate is not signed by a trusted authority; `advice` says which
+    /// variable to set (see `TrustEnvironment`).
+    case untrustedCertificate(host: String, reason: String, advice: String)
 }
 
 extension URL {

@@ -4,10 +4,11 @@ import ModelPullCore
 enum ProviderCatalog {
     static func context(log: LogSink) -> ProviderContext {
         let environment = ProcessEnvironment()
-        let engine = TransferEngine.choose(environment)
+        let network = NetworkEnvironment(environment)
+        let engine = TransferEngine.choose(environment, network: network)
         if let note = engine.note { log(.warning, note) }
-        let http = HTTPClient(userAgent: "modelpull/\(ServerVersion.string)", engine: engine.engine)
-        log(.debug, "file bodies travel over \(http.engine.rawValue)")
+        let http = HTTPClient(userAgent: "modelpull/\(ServerVersion.string)", engine: engine.engine, network: network)
+        log(.debug, "requests travel over \(http.engine.rawValue)")
         return ProviderContext(environment: environment, http: http, log: log)
     }
 }

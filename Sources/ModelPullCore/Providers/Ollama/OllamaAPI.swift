@@ -124,7 +124,7 @@ struct OllamaAPI: Sendable {
                 throw DownloadFailure(.upstream, "The server at \(endpoint) answered \(route) with more than \(limit) bytes.",
                                       retryable: false, details: ["baseUrl": .string(endpoint.description)])
             }
-            throw failures.unreachable(Self.describe(error))
+            throw error.settingsFailure ?? failures.unreachable(Self.describe(error))
         }
     }
 
@@ -140,6 +140,8 @@ struct OllamaAPI: Sendable {
         case .headTimedOut(let seconds): return "no complete answer within \(Int(seconds)) s"
         case .tooSlow(let bytes, let seconds): return "only \(bytes) bytes in \(Int(seconds)) s"
         case .unsupportedURL(let url): return "unsupported URL \(url)"
+        case .proxyFailed(let proxy, let reason): return "the proxy \(proxy) failed: \(reason)"
+        case .untrustedCertificate(let host, let reason, _): return "the certificate of \(host) is not trusted (\(reason))"
         }
     }
 }

@@ -75,7 +75,7 @@ struct OllamaPull {
         case let transfer as TransferError where session.hasHead:
             return failures.streamBroken(OllamaAPI.describe(transfer), lastStatus: session.lastStatus)
         case let transfer as TransferError:
-            return failures.unreachable(OllamaAPI.describe(transfer))
+            return transfer.settingsFailure ?? failures.unreachable(OllamaAPI.describe(transfer))
         case is CancellationError:
             return failures.cancelled()
         default:

@@ -1,18 +1,24 @@
 import Foundation
 
-/// File bodies over libcurl (see `TransferEngine`): the same contract as `HTTPClient.stream`,
-/// with `RedirectChain` applied here, hop by hop, exactly as `TaskState` applies it for
-/// URLSession.
+/// Every request over libcurl when it is the engine (see `TransferEngine`): the same contract
+/// as `HTTPClient.stream`, with `RedirectChain` applied here, hop by hop, exactly as `TaskState`
+/// applies it for URLSession. File bodies (`fileBody`) also get `FileBodyHead`'s deadline and the
+/// throughput floor; API calls only the idle timeout (Ollama's pull stream is rightly silent
+/// while the server hashes). Proxies and trusted authorities come from `network`, per hop.
 struct CurlBodyTransport: Sendable {
     let loop: CurlEventLoop
     let userAgent: String
+    let network: NetworkEnvironment
 
-    func stream(_ request: HTTPRequest, errorBodyLimit: Int,
+    func stream(_ request: HTTPRequest, errorBodyLimit: Int, fileBody: Bool,
                 onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
                 onData: @escaping @Sendable (Data) throws -> Void) async throws -> HTTPClient.StreamResult {
         var url = request.url
+        var method = request.method
+        var body = request.body
         var headers = request.headers
-        headers["User-Agent"] = userAgent
+        // A caller's own User-Agent stands (the Ollama registry is asked as Ollama asks it).
+        if !headers.keys.contains(where: { $0.lowercased() == "user-agent" }) { headers["User-Agent"] = userAgent }
         // Identity, so Content-Length and ranges count the bytes we store.
         headers["Accept-Encoding"] = "identity"
         var chain = RedirectChain(request)
@@ -25,8 +31,11 @@ struct CurlBodyTransport: Sendable {
             let follows: @Sendable (HTTPResponseHead) -> Bool = { head in
                 Self.location(of: head, from: current).map(rules.follows) ?? false
             }
-            guard let exchange = CurlExchange(url: url, headers: headers, idleTimeout: request.idleTimeout,
-                                              headDeadline: FileBodyHead.deadline(for: request),
+            let settings = CurlExchange.Settings(method: method, body: body, idleTimeout: request.idleTimeout,
+                                                 headDeadline: fileBody ? FileBodyHead.deadline(for: request) : nil,
+                                                 throughputFloor: fileBody, proxy: network.proxies.proxy(for: url),
+                                                 trust: network.trust)
+            guard let exchange = CurlExchange(url: url, headers: headers, settings: settings,
                                               errorBodyLimit: errorBodyLimit, follows: follows,
                                               onHead: onHead, onData: onData) else {
                 throw TransferError.network("libcurl could not start a transfer")
@@ -38,6 +47,11 @@ struct CurlBodyTransport: Sendable {
             try chain.hop(to: next)
             // Removed, not restored: once the chain leaves the origin, the token stays behind.
             if chain.authorizationDropped { headers = headers.filter { $0.key.lowercased() != "authorization" } }
+            // As browsers and URLSession do: a 303 (and a 301/302 after a POST) asks for a GET.
+            if outcome.head.status == 303 || ([301, 302].contains(outcome.head.status) && method == "POST") {
+                method = "GET"
+                body = nil
+            }
             url = next
         }
     }

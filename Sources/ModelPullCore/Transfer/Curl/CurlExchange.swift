@@ -21,11 +21,28 @@ final class CurlExchange: @unchecked Sendable {
         case keepErrorPage
     }
 
+    /// How the request is made and judged.
+    struct Settings: Sendable {
+        var method = "GET"
+        var body: Data?
+        var idleTimeout: TimeInterval
+        /// How long a complete head may take (`FileBodyHead.deadline`; header lines do not reset
+        /// it), for file bodies; nil for API calls, which have only the idle timeout.
+        var headDeadline: TimeInterval?
+        /// Whether the body must keep above `ThroughputFloor` (file bodies).
+        var throughputFloor: Bool
+        /// The proxy to go through, or nil for a direct connection.
+        var proxy: ProxyEnvironment.Proxy?
+        var trust: TrustEnvironment
+    }
+
     let easy: UnsafeMutableRawPointer
     let url: URL
     let idleTimeout: TimeInterval
-    /// How long a complete head may take (`FileBodyHead.deadline`); header lines do not reset it.
     let headDeadline: TimeInterval
+    private let settings: Settings
+    /// The request body, kept alive for libcurl while it sends it.
+    private let requestBody: Data?
     private var headerList: UnsafeMutableRawPointer?
     private let errorMessage: UnsafeMutablePointer<CChar>
     private let follows: @Sendable (HTTPResponseHead) -> Bool
@@ -40,7 +57,7 @@ final class CurlExchange: @unchecked Sendable {
     private var headComplete = false
     /// Body time not yet judged by the floor (judged after each read, see `expiry`).
     private var unjudgedSeconds: TimeInterval = 0
-    private var floor: ThroughputFloor
+    private var floor: ThroughputFloor?
     private var status = 0
     private var fields: [String: String] = [:]
     private var head: HTTPResponseHead?
@@ -54,16 +71,18 @@ final class CurlExchange: @unchecked Sendable {
     private let waiting = LockedValue<(continuation: CheckedContinuation<Outcome, any Error>?, cancelled: Bool)>((nil, false))
 
     /// Nil when libcurl cannot make a handle (out of memory).
-    init?(url: URL, headers: [String: String], idleTimeout: TimeInterval, headDeadline: TimeInterval, errorBodyLimit: Int,
+    init?(url: URL, headers: [String: String], settings: Settings, errorBodyLimit: Int,
           follows: @escaping @Sendable (HTTPResponseHead) -> Bool,
           onHead: @escaping @Sendable (HTTPResponseHead) throws -> Void,
           onData: @escaping @Sendable (Data) throws -> Void) {
         guard let easy = mp_curl_easy_init() else { return nil }
         self.easy = easy
         self.url = url
-        self.idleTimeout = idleTimeout
-        self.headDeadline = headDeadline
-        floor = ThroughputFloor(window: idleTimeout)
+        self.settings = settings
+        idleTimeout = settings.idleTimeout
+        headDeadline = settings.headDeadline ?? .infinity
+        requestBody = settings.body
+        floor = settings.throughputFloor ? ThroughputFloor(window: settings.idleTimeout) : nil
         errorPage = ErrorPageCapture(limit: errorBodyLimit)
         self.follows = follows
         self.onHead = onHead
@@ -100,7 +119,30 @@ final class CurlExchange: @unchecked Sendable {
         _ = mp_curl_easy_setopt_long(easy, CurlOption.httpVersion, CurlOption.httpVersion1_1)
         _ = mp_curl_easy_setopt_long(easy, CurlOption.bufferSize, CurlExchange.readSize)
         _ = mp_curl_easy_setopt_long(easy, CurlOption.tcpKeepAlive, 1)
-        // Certificates: libcurl's built-in CA bundle, as FoundationNetworking uses on Linux.
+        configureMethod()
+        // Our decision, not libcurl's own reading of the environment (lower-case only, no ports
+        // in no_proxy): an empty proxy means a direct connection.
+        _ = mp_curl_easy_setopt_pointer(easy, CurlOption.proxy, settings.proxy?.url ?? "")
+        // Certificates: SSL_CERT_FILE and friends when set, else libcurl's built-in bundle.
+        if let bundle = settings.trust.bundle { _ = mp_curl_easy_setopt_pointer(easy, CurlOption.caInfo, bundle.path) }
+        if let directory = settings.trust.directory { _ = mp_curl_easy_setopt_pointer(easy, CurlOption.caPath, directory.path) }
+    }
+
+    /// GET is libcurl's default; HEAD asks for no body; anything else is a custom method with the
+    /// body (libcurl copies it).
+    private func configureMethod() {
+        switch settings.method {
+        case "GET":
+            break
+        case "HEAD":
+            _ = mp_curl_easy_setopt_long(easy, CurlOption.noBody, 1)
+        default:
+            if let requestBody {
+                _ = mp_curl_easy_setopt_long(easy, CurlOption.postFieldSize, requestBody.count)
+                requestBody.withUnsafeBytes { _ = mp_curl_easy_setopt_pointer(easy, CurlOption.copyPostFields, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+            }
+            _ = mp_curl_easy_setopt_pointer(easy, CurlOption.customRequest, settings.method)
+        }
     }
 
     /// Bytes per read from the socket, and so the most handed to `onData` at once: large enough
@@ -140,7 +182,7 @@ final class CurlExchange: @unchecked Sendable {
         if idleSeconds >= idleTimeout { return .stalled(seconds: idleTimeout) }
         if !headComplete { return headSeconds >= headDeadline ? .headTimedOut(seconds: headDeadline) : nil }
         defer { unjudgedSeconds = 0 }
-        return floor.waited(unjudgedSeconds)
+        return floor?.waited(unjudgedSeconds)
     }
 
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
@@ -169,7 +211,7 @@ final class CurlExchange: @unchecked Sendable {
     /// Returns the bytes taken; fewer than offered stops the transfer.
     func receiveBody(_ bytes: UnsafeMutableRawPointer, count: Int) -> Int {
         idleSeconds = 0
-        floor.received(count)
+        floor?.received(count)
         guard failure == nil, !isCancelled, completeHead() else { return 0 }
         switch route {
         case .discardRedirect:
@@ -218,13 +260,19 @@ final class CurlExchange: @unchecked Sendable {
     }
 
     private func transportError(_ code: Int32) -> any Error {
+        let detail = String(cString: errorMessage)
+        let reason = detail.isEmpty ? String(cString: mp_curl_easy_strerror(code)) : detail
         switch code {
         case CurlCode.operationTimedOut: return TransferError.stalled(seconds: idleTimeout)
         case CurlCode.abortedByCallback: return CancellationError()
         case CurlCode.unsupportedProtocol, CurlCode.urlMalformed: return TransferError.unsupportedURL(url.redactedForLogs)
+        case CurlCode.peerFailedVerification, CurlCode.caCertificateBadFile:
+            return TransferError.untrustedCertificate(host: url.host ?? "", reason: reason, advice: settings.trust.advice)
         default:
-            let detail = String(cString: errorMessage)
-            return TransferError.network(detail.isEmpty ? String(cString: mp_curl_easy_strerror(code)) : detail)
+            if let proxy = settings.proxy, CurlCode.isProxyFailure(code, reason: reason, head: head) {
+                return TransferError.proxyFailed(proxy: proxy.display, reason: ProxyText.scrub(reason, proxy: proxy))
+            }
+            return TransferError.network(reason)
         }
     }
 }

@@ -1,8 +1,7 @@
 import CModelPullCurl
 
-/// What carries file bodies. API calls and Ollama's streams always go through URLSession; file
-/// bodies, where nearly all bytes are, go through libcurl's multi interface when it can be
-/// loaded.
+/// What carries the requests: libcurl's multi interface when it can be loaded (every request,
+/// so proxies and private authorities apply alike), else URLSession.
 ///
 /// Why: on Linux FoundationNetworking hands a body over 16 KiB at a time, copying each chunk
 /// into a new `Data`, re-arming a timer and hopping through an `OperationQueue`; that costs about
@@ -11,10 +10,12 @@ import CModelPullCurl
 /// with 512 KiB reads, writing each read at its offset on the event-loop thread, removes the
 /// per-chunk machinery and makes a slow disk slow the socket instead of filling memory.
 public enum TransferEngine: String, Sendable, CaseIterable {
-    /// libcurl's multi interface for file bodies (the default where libcurl loads, i.e. Linux).
+    /// libcurl's multi interface (the default where libcurl loads on Linux, and on macOS when
+    /// a proxy or trust variable is set, since only this engine reads them).
     case libcurl
     /// URLSession for everything (the default on macOS, where URLSession is the system's own
-    /// stack, and the fallback when libcurl cannot be loaded).
+    /// stack with the system's proxy settings and keychain, and the fallback when libcurl cannot
+    /// be loaded).
     case urlsession
 
     /// `MODELPULL_TRANSFER_ENGINE=urlsession|libcurl` chooses; unset, libcurl where it loads on
@@ -27,21 +28,25 @@ public enum TransferEngine: String, Sendable, CaseIterable {
         public var note: String?
     }
 
-    public static func choose(_ environment: ProcessEnvironment) -> Choice {
+    public static func choose(_ environment: ProcessEnvironment, network: NetworkEnvironment = .direct) -> Choice {
         let requested = environment[variable].flatMap { TransferEngine(rawValue: $0.lowercased()) }
         var note: String?
         if let raw = environment[variable], requested == nil {
             note = "\(variable)=\(raw) is not one of libcurl, urlsession; using the default"
         }
+        let configured = !network.proxies.isEmpty || !network.trust.isEmpty
         #if os(Linux)
         let wanted = requested ?? .libcurl
         #else
-        let wanted = requested ?? .urlsession
+        let wanted = requested ?? (configured ? .libcurl : .urlsession)
         #endif
-        guard wanted == .libcurl else { return Choice(engine: .urlsession, note: note) }
+        let unread = configured ? "; the proxy and certificate variables (HTTPS_PROXY, SSL_CERT_FILE, …) are read by the libcurl engine only" : ""
+        guard wanted == .libcurl else {
+            return Choice(engine: .urlsession, note: configured ? (note.map { $0 + "; " } ?? "") + "URLSession chosen" + unread : note)
+        }
         guard mp_curl_load() == 1 else {
             let reason = String(cString: mp_curl_load_error())
-            return Choice(engine: .urlsession, note: "libcurl could not be loaded (\(reason)); file bodies use URLSession")
+            return Choice(engine: .urlsession, note: "libcurl could not be loaded (\(reason)); requests use URLSession" + unread)
         }
         return Choice(engine: .libcurl, note: note)
     }
