@@ -67,6 +67,52 @@ final class CoexistenceTests: HuggingFaceTestCase {
         assertCacheHolds("acme/shared", files)
     }
 
+    /// A fleet on one shared filesystem: eight modelpull processes and huggingface_hub start on
+    /// one cache together. Each file crosses the network once; everyone else waits at its lock
+    /// (and says so) and reuses it; nobody fails; no file is torn.
+    func testEightProcessesAndHuggingFaceHubOnOneCacheFetchEachFileOnce() throws {
+        try requirePython()
+        let files = addRepo("acme/fleet", seed: 130)
+        fake.cdn.faults.add(.rateLimit(bytesPerSecond: 1_500_000), for: .prefix("/repos/"), times: .always)
+        let servers = try (0..<8).map { _ in try launch() }
+        for server in servers { server.request(1, "models/download", params("acme/fleet")) }
+        let python = try PythonRun([Self.script, "download", "--cache", cache, "--repo", "acme/fleet"], environment: pythonEnvironment())
+        var waited = 0
+        for server in servers {
+            let (events, response) = server.response(to: 1, timeout: 120)
+            ProgressRules.check(events, response: response, expectTerminal: "complete")
+            if events.contains(where: { ($0.params?["message"] as? String ?? "").contains("Waiting for another process") }) { waited += 1 }
+        }
+        let run = python.wait()
+        XCTAssertEqual(run.status, 0, "stdout: \(run.stdout)\nstderr: \(run.stderr)")
+        XCTAssertEqual(lfsBytesFromCDN("acme/fleet", files), files.filter(\.lfs).map(\.data.count), "each blob crossed the network once")
+        XCTAssertGreaterThan(waited, 0, "the waiting was visible in progress")
+        assertCacheHolds("acme/fleet", files)
+    }
+
+    /// A lock held by a process that died never blocks: flock ends with its holder, and the bytes
+    /// it had (its partial file and `.ranges` record) are resumed by the next one.
+    func testALockHeldByAKilledProcessDoesNotBlockAndItsBytesAreResumed() throws {
+        let files = addRepo("acme/orphan", seed: 140)
+        fake.cdn.faults.add(.rateLimit(bytesPerSecond: 500_000), for: .prefix("/repos/"), times: .always)
+        let holder = try launch(recordTranscript: false)
+        holder.request(1, "models/download", params("acme/orphan"))
+        let big = fake.cdnPath(fake.file("acme/orphan", "model-00001.safetensors"))
+        let deadline = Date().addingTimeInterval(20)
+        while fake.cdn.bodyBytesSent(path: big) < 400_000, Date() < deadline { usleep(20_000) }
+        holder.signal(SIGKILL)
+        _ = holder.waitForExit(timeout: 5)
+        fake.cdn.faults.removeAll()
+
+        let next = try launch()
+        let (events, response) = download(next, params("acme/orphan"))
+        let result = try XCTUnwrap(response?.resultObject)
+        XCTAssertGreaterThan(number(result["bytesReused"]) ?? 0, 0, "the dead process's bytes were resumed")
+        XCTAssertFalse(events.contains { ($0.params?["message"] as? String ?? "").contains("Waiting for another process") },
+                       "nobody waits for a dead holder")
+        assertCacheHolds("acme/orphan", files)
+    }
+
     func testManyProcessesLinkingTheSameSnapshotAtOnceAllSucceed() throws {
         // Every blob is already in the cache (from another commit), so all that is left is
         // making snapshot links: several processes race to create the same ones.

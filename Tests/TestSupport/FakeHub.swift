@@ -40,6 +40,7 @@ public final class FakeHub: @unchecked Sendable {
         hubRouter.prefix("/api/resolve-cache/models/") { routes.legacyRedirect($0) ?? routes.resolveCache($0) }
         hubRouter.prefix("/") { routes.legacyRedirect($0) ?? routes.resolve($0) }
         cdnRouter.prefix("/repos/") { routes.cdnBlob($0) }
+        cdnRouter.prefix("/xet-bridge-us/") { routes.cdnBlob($0) }
     }
 
     public func stop() {
@@ -145,8 +146,18 @@ public final class FakeHub: @unchecked Sendable {
 
     /// The CDN path an LFS file is served from (for fault rules and byte counters).
     public func cdnPath(_ file: FakeHubStoredFile) -> String {
-        "/repos/\(file.sha256.prefix(2))/\(file.sha256)"
+        viaXetBridge ? "/xet-bridge-us/\(file.sha256)" : "/repos/\(file.sha256.prefix(2))/\(file.sha256)"
     }
+
+    /// LFS files redirect to the Xet bridge's paths (`/xet-bridge-us/…`), as Xet-backed repos do
+    /// on the real Hub.
+    public var lfsThroughXetBridge: Bool {
+        get { viaXetBridge }
+        set { lock.lock(); _viaXetBridge = newValue; lock.unlock() }
+    }
+
+    private var _viaXetBridge = false
+    private var viaXetBridge: Bool { lock.lock(); defer { lock.unlock() }; return _viaXetBridge }
 
     /// The resolve-cache path a regular file is served from.
     public func resolveCachePath(_ repo: String, _ file: FakeHubStoredFile, revision: String = "main") -> String {

@@ -23,8 +23,10 @@ struct FakeHubRoutes: Sendable {
     // MARK: /api/models/{org}/{name}/revision|tree/{rev}
 
     func api(_ request: HTTPRequest) -> HTTPResponse {
-        let segments = Self.segments(request.path, after: "/api/models/")
-        guard segments.count >= 4, ["revision", "tree"].contains(segments[2]) else { return .notFound() }
+        var segments = Self.segments(request.path, after: "/api/models/")
+        // `/api/models/{org}/{name}` is the model's info at its default branch.
+        if segments.count == 2 { segments += ["revision", "main"] }
+        guard segments.count >= 4, ["revision", "tree", "paths-info"].contains(segments[2]) else { return .notFound() }
         let repoId = segments[0] + "/" + segments[1]
         let revision = segments[3]
         if let denial = gate(repoId, request, content: false) { return denial }
@@ -33,6 +35,7 @@ struct FakeHubRoutes: Sendable {
             return Self.error(404, code: "RevisionNotFound", "Invalid rev id: \(revision)")
         }
         if segments[2] == "revision" { return info(repo, commit: commit, files: files) }
+        if segments[2] == "paths-info" { return pathsInfo(request, files: files) }
         return tree(request, repo: repo, rawRevision: Self.rawSegment(request.path, after: "/api/models/", index: 3),
                     files: files, under: segments.dropFirst(4).joined(separator: "/"))
     }
@@ -52,6 +55,22 @@ struct FakeHubRoutes: Sendable {
             "siblings": files.map { ["rfilename": $0.path] },
         ]
         return .json(data: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+
+    /// `POST /api/models/{repo}/paths-info/{rev}` with form fields `paths=…` (what mirrors such
+    /// as olah ask before serving a file): the tree entries of those files.
+    private func pathsInfo(_ request: HTTPRequest, files: [FakeHubStoredFile]) -> HTTPResponse {
+        let asked = Set(request.bodyText.split(separator: "&").compactMap { field -> String? in
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "paths" else { return nil }
+            return parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        })
+        let entries = files.filter { asked.contains($0.path) }.map { file -> [String: Any] in
+            var json: [String: Any] = ["type": "file", "oid": file.oid, "size": file.size, "path": file.path]
+            if file.lfs { json["lfs"] = ["oid": file.sha256, "size": file.size, "pointerSize": file.pointerSize] }
+            return json
+        }
+        return .json(data: try! JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys]))
     }
 
     private func tree(_ request: HTTPRequest, repo: FakeHubRepoState, rawRevision: String,

@@ -54,7 +54,8 @@ struct HubAPI: Sendable {
         var totalBytes: Int64 = 0
         for _ in 0..<maxPages {
             seenPages.insert(next.absoluteString)
-            let response = try await requester.send(HTTPRequest(url: next, headers: settings.authorization, redirects: .follow))
+            let response = try await requester.send(HTTPRequest(url: next, headers: settings.authorization, redirects: .follow,
+                                                                idleTimeout: settings.metadataTimeout))
             guard response.head.isSuccess else { throw failure(response) }
             for file in try HubTreePage.files(in: response.body, model: repoId, secrets: settings.secrets) where seenPaths.insert(ExactPath(file.path)).inserted {
                 files.append(file)
@@ -121,7 +122,8 @@ struct HubAPI: Sendable {
         guard let url = settings.url(path) else {
             throw DownloadFailure(.invalidModel, "Cannot build a Hub URL for '\(repoId)'.")
         }
-        return try await requester.send(HTTPRequest(url: url, headers: settings.authorization, redirects: redirects))
+        return try await requester.send(HTTPRequest(url: url, headers: settings.authorization, redirects: redirects,
+                                                    idleTimeout: settings.metadataTimeout))
     }
 
     private func head(_ path: String) async throws -> HTTPResponse {
@@ -129,7 +131,7 @@ struct HubAPI: Sendable {
             throw DownloadFailure(.invalidModel, "Cannot build a Hub URL for '\(repoId)'.")
         }
         return try await requester.send(HTTPRequest(url: url, method: "HEAD", headers: settings.authorization,
-                                                    redirects: .stopAtCrossOrigin))
+                                                    redirects: .stopAtCrossOrigin, idleTimeout: settings.metadataTimeout))
     }
 
     private func failure(_ response: HTTPResponse) -> DownloadFailure {

@@ -94,7 +94,7 @@ struct HubDownloader: Sendable {
             let transfer = FileTransfer(http: context.http, sequential: fetcher(context.http))
             let fileFetcher = HubFileFetcher(api: api, destination: destination, progress: progress,
                                              transfer: transfer, commit: snapshot.commit,
-                                             idleTimeout: request.stallSeconds ?? 30,
+                                             idleTimeout: settings.downloadTimeout,
                                              connections: request.connections ?? transfer.tuning.connectionsPerFile,
                                              verify: BenchmarkSwitches.verifies(context), log: context.log)
             // As many files at once as the connection budget has slots: every request takes a

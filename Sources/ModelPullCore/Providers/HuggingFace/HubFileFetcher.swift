@@ -132,6 +132,7 @@ struct HubFileFetcher: Sendable {
                     context.file = file.path
                     throw HubFailures.map(status: error.head.status, headers: error.head.headers, body: error.body, context: context)
                 }
+                if let refusal = Self.xetBridgeRefusal(error, file: file, model: api.context.model) { throw refusal }
                 let expired = [401, 403, 410].contains(error.head.status)
                 let moved = RangeRecord.finishedBytes(partialPath: partial.path, expectedSize: file.size) > before
                 guard expired, refreshes < 3, refreshes == 0 || moved else {
@@ -146,5 +147,17 @@ struct HubFileFetcher: Sendable {
                 location = try await locate(file)
             }
         }
+    }
+
+    /// The Hub's Xet bridge serves Xet-backed files to plain HTTP clients, but answers 400 for
+    /// files too large for it to reconstruct (some hundreds of GB, `hf-fidelity.md` A8). Only a
+    /// Xet client can fetch those; trying again cannot help, so say what can.
+    static func xetBridgeRefusal(_ error: HTTPStatusError, file: HubFile, model: String) -> DownloadFailure? {
+        let url = error.head.url
+        guard error.head.status == 400,
+              (url.host ?? "").contains("xethub") || url.path.contains("/xet-bridge") else { return nil }
+        return DownloadFailure(.upstream,
+            "The Hub's Xet bridge will not serve \(file.path) of '\(model)' (\(ByteFormat.string(file.size))) over plain HTTP (HTTP 400): it cannot reconstruct files this large. Download this file with a Xet client, e.g. `hf download \(model) \(file.path)` with huggingface_hub and hf_xet installed; the rest of the repo downloads here as usual (use `exclude`).",
+            retryable: false, details: ["file": .string(file.path), "httpStatus": .int(400), "xetBridge": .bool(true)])
     }
 }

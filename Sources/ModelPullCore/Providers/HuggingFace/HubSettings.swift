@@ -10,6 +10,11 @@ struct HubSettings: Sendable {
     /// `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`): no network at all, the cache must do.
     var offline: Bool
     var destination: any HubDestination
+    /// How long a metadata call (revision, listing, file location) may stay silent:
+    /// `HF_HUB_ETAG_TIMEOUT`, huggingface_hub's name for it, else 30 s.
+    var metadataTimeout: TimeInterval
+    /// How long a file body may stay silent: `stallSeconds`, else `HF_HUB_DOWNLOAD_TIMEOUT`, else 30 s.
+    var downloadTimeout: TimeInterval
 
     static let defaultEndpoint = "https://huggingface.co"
 
@@ -17,12 +22,21 @@ struct HubSettings: Sendable {
         endpoint = try Self.endpoint(request.baseURL, environment)
         token = Self.token(request.token, environment)
         offline = environment.flag("HF_HUB_OFFLINE") || environment.flag("TRANSFORMERS_OFFLINE")
+        metadataTimeout = Self.seconds(environment["HF_HUB_ETAG_TIMEOUT"]) ?? 30
+        downloadTimeout = request.stallSeconds ?? Self.seconds(environment["HF_HUB_DOWNLOAD_TIMEOUT"]) ?? 30
         if let localDir = request.localDir {
             destination = HubLocalDirDestination(folder: HubLocalDir(root: HubCacheLocation.expand(localDir, environment)))
         } else {
             let root = HubCacheLocation.hubCache(environment, override: request.cacheDir)
             destination = HubCacheDestination(repo: HubCacheRepo(cacheRoot: root, repoId: repoId))
         }
+    }
+
+    /// A positive number of seconds, as huggingface_hub reads its timeout variables; anything
+    /// else leaves the default.
+    static func seconds(_ text: String?) -> TimeInterval? {
+        guard let value = text.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), value > 0, value.isFinite else { return nil }
+        return value
     }
 
     static func endpoint(_ baseURL: String?, _ environment: ProcessEnvironment) throws(DownloadFailure) -> URL {
