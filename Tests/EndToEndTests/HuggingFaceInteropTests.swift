@@ -106,6 +106,42 @@ final class HuggingFaceInteropTests: HuggingFaceTestCase {
                        URL(fileURLWithPath: snapshot("acme/partial", commit)).resolvingSymlinksInPath().path, "\(selected)")
     }
 
+    /// On a filesystem that refuses symbolic links (here: a preload library that makes
+    /// `symlink` fail with EPERM, as exFAT does), snapshot entries are the files themselves, as
+    /// huggingface_hub makes them there; a second download reuses them, and huggingface_hub,
+    /// under the same refusal, loads them offline. `HF_HUB_DISABLE_SYMLINKS=1` asks for the same.
+    func testACacheOnAFilesystemWithoutSymlinksHoldsFilesBothToolsUse() throws {
+        guard let shim = SymlinkRefusingShim.build(in: root) else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { return XCTFail("no C compiler to build the symlink-refusing shim") }
+            throw XCTSkip("no C compiler to build the symlink-refusing shim")
+        }
+        let weights = TestBytes.make(count: 300_000, seed: 76)
+        let commit = fake.addRepo("acme/nolinks", files: [.text("config.json", "{}"), .text("sub/tokenizer.json", #"{"v":1}"#),
+                                                           .lfs("model.safetensors", weights)])
+        for (label, environment) in [("refused", ["LD_PRELOAD": shim]), ("disabled", ["HF_HUB_DISABLE_SYMLINKS": "1"])] {
+            let cacheHere = root + "/cache-" + label
+            let first = try XCTUnwrap(download(try launch(environment), params("acme/nolinks", ["cacheDir": cacheHere])).response?.resultObject)
+            let folder = cacheHere + "/models--acme--nolinks/snapshots/\(commit)"
+            XCTAssertEqual(first["path"] as? String, folder)
+            for path in ["config.json", "sub/tokenizer.json", "model.safetensors"] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: folder + "/" + path)
+                XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeRegular, "\(label): \(path) is the file itself")
+            }
+            XCTAssertEqual(contents(folder + "/model.safetensors"), weights, label)
+            fake.cdn.resetByteCounters()
+            let second = try XCTUnwrap(download(try launch(environment), params("acme/nolinks", ["cacheDir": cacheHere])).response?.resultObject)
+            XCTAssertEqual(number(second["bytesDownloaded"]), 0, "\(label): the files in the snapshot are reused")
+            XCTAssertEqual(fake.cdn.bodyBytesSent, 0, label)
+        }
+
+        var python = pythonEnvironment(offline: true)
+        python["LD_PRELOAD"] = shim
+        let run = Self.python([Self.script, "offline-snapshot", "--cache", root + "/cache-refused", "--repo", "acme/nolinks"], environment: python)
+        let verdict = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout + run.stderr)
+        let folder = try XCTUnwrap(verdict["path"] as? String, "\(verdict)")
+        XCTAssertEqual(contents(folder + "/model.safetensors"), weights)
+    }
+
     // MARK: Helpers
 
     private func entry(_ repo: String, revision: String, commit: String, paths: [String], allow: [String]? = nil) -> [String: Any] {

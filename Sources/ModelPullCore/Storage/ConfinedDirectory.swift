@@ -149,8 +149,51 @@ public final class ConfinedDirectory: @unchecked Sendable {
     }
 
     public func makeSymlink(_ name: String, pointingTo target: String) throws(DownloadFailure) {
-        guard symlinkat(target, descriptor, name) == 0 else {
-            throw StorageFailure.from(errno: errno, doing: "create the link", path: child(name))
+        let code = trySymlink(name, pointingTo: target)
+        guard code == 0 else { throw StorageFailure.from(errno: code, doing: "create the link", path: child(name)) }
+    }
+
+    /// Makes the link; 0, or the `errno` that refused it (a filesystem without links says EPERM).
+    public func trySymlink(_ name: String, pointingTo target: String) -> Int32 {
+        symlinkat(target, descriptor, name) == 0 ? 0 : errno
+    }
+
+    /// Copies the regular file `name` of `source` (opened without following a link) to a new
+    /// file `temporaryName` here, then renames it to `newName` in `target`: the copy appears
+    /// whole or not at all.
+    public func copyFile(_ name: String, from source: ConfinedDirectory, to target: ConfinedDirectory, as newName: String,
+                         temporaryName: String) throws(DownloadFailure) {
+        let input = try source.openFile(name, flags: O_RDONLY, doing: "read")
+        defer { _ = systemClose(input) }
+        let output = try openFile(temporaryName, flags: O_WRONLY | O_CREAT | O_EXCL, doing: "write")
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var failure: DownloadFailure?
+        copying: while true {
+            let count = systemRead(input, &buffer, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                failure = StorageFailure.from(errno: errno, doing: "read", path: source.child(name))
+                break
+            }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let result = buffer.withUnsafeBytes { systemWrite(output, $0.baseAddress! + written, count - written) }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = StorageFailure.from(errno: errno, doing: "write", path: target.child(newName))
+                    break copying
+                }
+                written += result
+            }
+        }
+        _ = systemClose(output)
+        if failure == nil {
+            do throws(DownloadFailure) { try rename(temporaryName, to: target, as: newName, doing: "copy into place") } catch { failure = error }
+        }
+        if let failure {
+            removeFile(temporaryName)
+            throw failure
         }
     }
 

@@ -20,7 +20,7 @@ protocol HubDestination: Sendable {
     var location: String { get }
     /// Creates the folders; returns a lock to hold until the download ends, if the layout has one.
     func prepare(commit: String) throws(DownloadFailure) -> FileLock?
-    func presence(of file: HubFile) -> HubFilePresence
+    func presence(of file: HubFile, commit: String) -> HubFilePresence
     /// Where the partial file is, for reading how much of it is done.
     func partialPath(for file: HubFile) -> String
     /// Opens (creating) the partial file, through no link.
@@ -59,8 +59,11 @@ struct HubCacheDestination: HubDestination {
         return try FileLock.take(at: repo.repoLockPlace, exclusive: false)
     }
 
-    func presence(of file: HubFile) -> HubFilePresence {
-        repo.blobSize(file.etag) == file.size ? .complete : .absent
+    /// The blob, or (in a cache without links) the snapshot entry that is the file itself.
+    func presence(of file: HubFile, commit: String) -> HubFilePresence {
+        if repo.blobSize(file.etag) == file.size { return .complete }
+        if !repo.usesLinks, repo.snapshotFileSize(file.path, commit: commit) == file.size { return .complete }
+        return .absent
     }
 
     func partialPath(for file: HubFile) -> String { repo.partialPath(file.etag) }
@@ -68,11 +71,14 @@ struct HubCacheDestination: HubDestination {
     func lockPlace(for file: HubFile) -> ConfinedPath { repo.lockPlace(file.etag) }
 
     func install(_ partial: PartialFile, as file: HubFile, commit: String) throws(DownloadFailure) {
+        guard repo.usesLinks else { return try repo.installInSnapshot(partial, path: file.path, commit: commit) }
         try repo.installBlob(partial, etag: file.etag)
         try repo.link(file.path, etag: file.etag, commit: commit)
     }
 
     func adopt(_ file: HubFile, commit: String) throws(DownloadFailure) {
+        // Without links the entry may already be the file itself, with no blob beside it.
+        if !repo.usesLinks, repo.snapshotFileSize(file.path, commit: commit) == file.size { return }
         try repo.link(file.path, etag: file.etag, commit: commit)
     }
 
@@ -107,7 +113,7 @@ struct HubLocalDirDestination: HubDestination {
 
     /// A file reached through a link (at any level) is not present: it is fetched again, and
     /// installing it then refuses a linked folder and replaces a link at the file's own name.
-    func presence(of file: HubFile) -> HubFilePresence {
+    func presence(of file: HubFile, commit: String) -> HubFilePresence {
         let path = folder.filePath(file.path)
         guard folder.filePlace(file.path).regularFileSize() == file.size else { return .absent }
         if folder.metadata(file.path)?.etag == file.etag { return .complete }

@@ -68,7 +68,7 @@ struct HubDownloader: Sendable {
         var partialBytes: Int64 = 0
         for file in snapshot.files {
             progress.addFile(file.path, size: file.size)
-            if destination.presence(of: file) == .complete {
+            if destination.presence(of: file, commit: snapshot.commit) == .complete {
                 progress.reuse(file.path, bytes: file.size, fileComplete: true)
                 totals.reused += file.size
                 present.append(file)
@@ -104,7 +104,7 @@ struct HubDownloader: Sendable {
         }
 
         progress.setStatus(.verifying, "Checking \(snapshot.files.count) file(s) at commit \(snapshot.commit.prefix(12))")
-        for file in snapshot.files where destination.presence(of: file) != .complete {
+        for file in snapshot.files where destination.presence(of: file, commit: snapshot.commit) != .complete {
             throw DownloadFailure(.storage,
                 "\(file.path) of '\(reference.repoId)' is missing from \(destination.resultPath(commit: snapshot.commit)) after download; another program may have removed it. Retry.",
                 retryable: true)
@@ -166,7 +166,7 @@ struct HubDownloader: Sendable {
                 retryable: false, details: ["offline": .bool(true)])
         }
         let files = try selection.select(from: listing, commit: commit)
-        let missing = files.filter { destination.presence(of: $0) != .complete }.map(\.path)
+        let missing = files.filter { destination.presence(of: $0, commit: commit) != .complete }.map(\.path)
         guard missing.isEmpty else {
             let shown = missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? " and \(missing.count - 5) more" : "")
             throw DownloadFailure(.notFound,

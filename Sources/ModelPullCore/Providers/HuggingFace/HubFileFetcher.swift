@@ -84,7 +84,7 @@ struct HubFileFetcher: Sendable {
     /// A file may be present after all: finished by another process, or (in a local folder)
     /// left by an earlier tool without metadata, which we trust only once its digest matches.
     private func alreadyPresent(_ file: HubFile) async throws -> Bool {
-        switch destination.presence(of: file) {
+        switch destination.presence(of: file, commit: commit) {
         case .complete:
             return true
         case .absent:

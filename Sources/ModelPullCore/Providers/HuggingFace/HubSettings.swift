@@ -28,7 +28,9 @@ struct HubSettings: Sendable {
             destination = HubLocalDirDestination(folder: HubLocalDir(root: HubCacheLocation.expand(localDir, environment)))
         } else {
             let root = HubCacheLocation.hubCache(environment, override: request.cacheDir)
-            destination = HubCacheDestination(repo: HubCacheRepo(cacheRoot: root, repoId: repoId))
+            var repo = HubCacheRepo(cacheRoot: root, repoId: repoId)
+            repo.symlinksDisabled = environment.flag("HF_HUB_DISABLE_SYMLINKS")
+            destination = HubCacheDestination(repo: repo)
         }
     }
 

@@ -28,6 +28,8 @@ struct HubCacheRepo: Sendable {
 
     let cacheRoot: String
     let repoId: String
+    /// `HF_HUB_DISABLE_SYMLINKS`: snapshot entries are files, never links (see `usesLinks`).
+    var symlinksDisabled = false
 
     /// `models--org--name`, as `repo_folder_name` builds it.
     static func folderName(for repoId: String) -> String {
@@ -121,10 +123,17 @@ struct HubCacheRepo: Sendable {
 
     // MARK: Snapshot links
 
+    /// Whether snapshot entries are links here: unless `HF_HUB_DISABLE_SYMLINKS` is set or the
+    /// cache's filesystem refused one (exFAT, FAT, some network shares), as huggingface_hub's
+    /// `are_symlinks_supported` decides. Without links a snapshot entry is the file itself.
+    var usesLinks: Bool { !symlinksDisabled && !SymlinkRefusals.shared.contains(cacheRoot) }
+
     /// Points `snapshots/{commit}/{path}` at `blobs/{etag}` with a relative symlink, as
     /// `_create_symlink` does (`os.path.relpath`), so the cache survives being moved. Snapshot
     /// entries are links by design; a link standing for a folder on the way is not, and is refused.
+    /// Where links are refused, the blob is copied there instead (Python's fallback).
     func link(_ path: String, etag: String, commit: String) throws(DownloadFailure) {
+        guard usesLinks else { return try placeCopy(path, etag: etag, commit: commit) }
         let entry = snapshotPlace(commit, path)
         let depth = Array(path.utf8).split(separator: UInt8(ascii: "/")).count - 1
         let target = String(repeating: "../", count: 2 + depth) + "blobs/" + etag
@@ -136,13 +145,47 @@ struct HubCacheRepo: Sendable {
         // in the repo folder, where `scan_cache_dir` does not look, in case we die in between.
         let repoFolder = try repoPlace.openDirectory(create: false)
         let temporary = Self.linkTemporaryPrefix + UUID().uuidString
-        try repoFolder.makeSymlink(temporary, pointingTo: target)
+        let refused = repoFolder.trySymlink(temporary, pointingTo: target)
+        if refused != 0 {
+            guard SymlinkRefusals.meansNoLinks(refused) else {
+                throw StorageFailure.from(errno: refused, doing: "create the link", path: repoFolder.child(temporary))
+            }
+            SymlinkRefusals.shared.remember(cacheRoot)
+            return try placeCopy(path, etag: etag, commit: commit)
+        }
         do {
             try repoFolder.rename(temporary, to: folder, as: entry.name, doing: "create the snapshot link")
         } catch {
             repoFolder.removeFile(temporary)
             throw error
         }
+    }
+
+    /// Without links: the blob copied to `snapshots/{commit}/{path}` (through a temporary in the
+    /// repo folder, so the entry appears whole), unless the file is already there.
+    private func placeCopy(_ path: String, etag: String, commit: String) throws(DownloadFailure) {
+        let entry = snapshotPlace(commit, path)
+        let folder = try entry.openParent(create: true)
+        let blobs = try blobsPlace.openDirectory(create: true)
+        if let size = folder.regularFileSize(entry.name), size == blobs.regularFileSize(etag) { return }
+        let repoFolder = try repoPlace.openDirectory(create: false)
+        try repoFolder.copyFile(etag, from: blobs, to: folder, as: entry.name,
+                                temporaryName: Self.linkTemporaryPrefix + UUID().uuidString)
+    }
+
+    /// Without links, a freshly verified blob is moved straight to its snapshot entry, as
+    /// huggingface_hub moves a new blob (no second copy of a large file on a small drive).
+    func installInSnapshot(_ partial: PartialFile, path: String, commit: String) throws(DownloadFailure) {
+        let entry = snapshotPlace(commit, path)
+        try partial.commit(into: entry.openParent(create: true), as: entry.name)
+    }
+
+    /// The size of the file standing as the snapshot entry itself (not a link), for caches
+    /// without links.
+    func snapshotFileSize(_ path: String, commit: String) -> Int64? {
+        let entry = snapshotPlace(commit, path)
+        guard let folder = try? entry.openParent(create: false) else { return nil }
+        return folder.regularFileSize(entry.name)
     }
 
     /// Removes what a crash between creating and renaming a temporary link or ref left in the
@@ -186,5 +229,20 @@ struct HubCacheRepo: Sendable {
 
     private func join(_ base: String, _ path: String) -> String {
         (base as NSString).appendingPathComponent(path)
+    }
+}
+
+/// The caches whose filesystem refused a link in this process: from then on their snapshot
+/// entries are copies, without trying again for every file.
+final class SymlinkRefusals: Sendable {
+    static let shared = SymlinkRefusals()
+    private let roots = LockedValue(Set<String>())
+
+    func contains(_ root: String) -> Bool { roots.current.contains(root) }
+    func remember(_ root: String) { roots.withLock { _ = $0.insert(root) } }
+
+    /// The answers of a filesystem that has no links at all (as opposed to a failure of this one).
+    static func meansNoLinks(_ code: Int32) -> Bool {
+        code == EPERM || code == EOPNOTSUPP || code == ENOSYS || code == ENOTSUP
     }
 }
