@@ -58,8 +58,9 @@
 #   BENCH_HF_HUB_SPEC=huggingface_hub   the pip requirement for the huggingface_hub peer
 #
 # The table: wall seconds, MB/s (10^6 bytes per wall second), peak RSS (MB, 10^6 bytes), CPU
-# seconds (user + system), and "vs ModelPull" = the tool's wall time ÷ the reference ModelPull
-# row's wall time (above 1 means ModelPull was faster). A tool that failed shows why instead
+# seconds (user + system), "vs ModelPull" = the tool's wall time ÷ the reference ModelPull
+# row's wall time (above 1 means ModelPull was faster), and, for runs the throttled CDN served,
+# what it wrote to its sockets over the files' size (bytes sent and thrown away). A tool that failed shows why instead
 # of numbers; its log is in Benchmarks/work/logs/.
 #
 # Adding a case: write a `case_NAME` function that calls `measure` (or a run_* helper) once per
@@ -328,6 +329,9 @@ error_log $dir/logs/error.log warn;
 events { worker_connections 4096; }
 http {
     access_log off;
+    # The body bytes nginx wrote for each response of the throttled CDN: a run's sum against
+    # the file sizes is what the client made the CDN send and then threw away.
+    log_format body_bytes '\$body_bytes_sent';
     # Static files with sendfile, as a CDN edge would serve them; Range support is nginx's
     # default for static files (max_ranges unlimited).
     sendfile on;
@@ -355,6 +359,7 @@ http {
         listen 127.0.0.1:$port_slow sndbuf=128k;
         root $REPOS;
         limit_rate $LIMIT_RATE;
+        access_log $dir/logs/throttled.log body_bytes;
     }
 }
 EOF
@@ -413,6 +418,7 @@ start_servers() {
 # MARK: - measuring
 
 RESULTS="$WORK/results.tsv"
+THROTTLED_LOG="$WORK/nginx/logs/throttled.log"
 OUT="$WORK/out"
 
 # measure CASE TOOL BYTES EXPECTED -- COMMAND...
@@ -433,9 +439,11 @@ measure() {
     sync  # flush the previous tool's writes so they are not charged to this one
     log "$case_name: $tool${REPEAT:+ (run $run of $REPEAT)}"
     local start end rc=0
+    : > "$THROTTLED_LOG" 2>/dev/null || true
     start=$EPOCHREALTIME
     /usr/bin/time -f '%U %S %M' -o "$timefile" "$@" >"$logfile" 2>&1 || rc=$?
     end=$EPOCHREALTIME
+    sleep 0.2  # nginx logs a response when its connection ends
     if (( rc != 0 )); then
       status="failed (exit $rc): $(grep -v '^Command exited' "$logfile" | tail -n 1 | cut -c1-100)"
     elif [[ -n "$expected" ]]; then
@@ -446,8 +454,8 @@ measure() {
     fi
     local user sys rss
     read -r user sys rss < <(tail -n 1 "$timefile") || true
-    printf '%s\t%s\t%s\t%s\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')" \
-      "$user" "$sys" "$rss" >> "$runs"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')" \
+      "$user" "$sys" "$rss" "$(awk '{ sum += $1 } END { printf "%d", sum }' "$THROTTLED_LOG" 2>/dev/null)" >> "$runs"
     log "  $(tail -n 1 "$runs" | cut -f1) s wall, $(tail -n 1 "$runs" | cut -f2,3 | tr '\t' '+') CPU s"
     rm -rf "$OUT"
     [[ "$status" == ok ]] || break
@@ -455,8 +463,9 @@ measure() {
   local median peak
   median=$(sort -n "$runs" | awk -v n="$(wc -l < "$runs")" 'NR == int((n + 1) / 2)')
   peak=$(cut -f4 "$runs" | sort -n | tail -n 1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$tool" "$status" \
-    "$(cut -f1 <<<"$median")" "$(cut -f2 <<<"$median")" "$(cut -f3 <<<"$median")" "$peak" "$bytes" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$tool" "$status" \
+    "$(cut -f1 <<<"$median")" "$(cut -f2 <<<"$median")" "$(cut -f3 <<<"$median")" "$peak" "$bytes" \
+    "$(cut -f5 <<<"$median")" >> "$RESULTS"
 }
 
 # A row that could not be run at all.
@@ -662,25 +671,27 @@ print_table() {
   echo
   machine
   echo
-  echo "| case | tool | wall s | MB/s | peak RSS MB | CPU s | vs ModelPull |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| case | tool | wall s | MB/s | peak RSS MB | CPU s | vs ModelPull | throttled CDN sent, over size |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   awk -F'\t' '
     function num(x) { return x + 0 }
     {
       rows++; c[rows] = $1; t[rows] = $2; st[rows] = $3; w[rows] = $4; u[rows] = $5; s[rows] = $6
-      r[rows] = $7; b[rows] = $8
+      r[rows] = $7; b[rows] = $8; sent[rows] = $9
       if (!($1 in ref) && $2 ~ /^ModelPull/ && $3 ~ /^ok/ && $4 != "") ref[$1] = $4
     }
     END {
       for (i = 1; i <= rows; i++) {
-        if (st[i] !~ /^ok/) { printf "| %s | %s | %s | | | | |\n", c[i], t[i], st[i]; continue }
+        if (st[i] !~ /^ok/) { printf "| %s | %s | %s | | | | | |\n", c[i], t[i], st[i]; continue }
         mbps = (b[i] != "" && num(w[i]) > 0) ? sprintf("%.1f", num(b[i]) / num(w[i]) / 1e6) : ""
         rss = (r[i] != "") ? sprintf("%.1f", num(r[i]) * 1024 / 1e6) : ""
         cpu = (u[i] != "") ? sprintf("%.2f", num(u[i]) + num(s[i])) : ""
         vs = (c[i] in ref && num(ref[c[i]]) > 0) ? sprintf("%.2f×", num(w[i]) / num(ref[c[i]])) : ""
         wall = sprintf("%.3f", num(w[i]))
         if (st[i] ~ /^ok: /) wall = wall " (" substr(st[i], 5) ")"
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", c[i], t[i], wall, mbps, rss, cpu, vs
+        # Only where the throttled CDN served the whole run (its log then holds every byte).
+        over = (num(sent[i]) >= num(b[i]) && num(b[i]) > 0) ? sprintf("+%.2f %%", (num(sent[i]) - num(b[i])) * 100 / num(b[i])) : ""
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c[i], t[i], wall, mbps, rss, cpu, vs, over
       }
     }' "$RESULTS"
 }

@@ -31,15 +31,22 @@ final class ParallelTransferUnitTests: XCTestCase {
         XCTAssertEqual(ByteRangeSet([0..<10, 20..<30]).clamped(to: 25).ranges, [0..<10, 20..<25])
     }
 
-    func testPlannerHandsOutBoundedPiecesLowestFirstThenSplitsTheLargestTail() throws {
-        let planner = PiecePlanner(missing: [0..<10, 20..<45], pieceSize: 10, minimumSplit: 2)
-        let pieces = (0..<4).compactMap { _ in planner.next() }
+    func testPlannerHandsOutBoundedPiecesLowestFirstThenSplitsTheSlowestTail() throws {
+        let clock = ManualClock()
+        let planner = PiecePlanner(missing: [0..<10, 20..<45], pieceSize: 10, minimumSplit: 2, minimumStealSeconds: 1,
+                                   clock: { clock.now })
+        let pieces = (0..<4).compactMap { _ in planner.next().piece }
         XCTAssertEqual(pieces.map { $0.start..<$0.end }, [0..<10, 20..<30, 30..<40, 40..<45])
-        // Nothing unassigned: the next one takes the back half of the piece with most left.
         let file = try PartialFile(path: directory + "/p")
         _ = try [UInt8](repeating: 1, count: 4).withUnsafeBytes { try pieces[0].write($0, limit: .max, to: file) }
-        let stolen = try XCTUnwrap(planner.next())
-        XCTAssertEqual(stolen.end, 30, "from the first piece with the most left (20..<30, untouched)")
+        // Too early to judge the others: nobody is split, but an idle connection should look again.
+        clock.now = 0.5
+        guard case .later = planner.next() else { return XCTFail("a split before any piece could fall behind") }
+        // One second on, the pieces that received nothing count as stalled: the first of them is
+        // split (the first piece, 6 left at 8 bytes/s, needs 0.75 s: not worth a split).
+        clock.now = 1.0
+        let stolen = try XCTUnwrap(planner.next().piece)
+        XCTAssertEqual(stolen.end, 30, "from a silent piece (20..<30)")
         XCTAssertEqual(pieces[1].end, stolen.start)
         XCTAssertGreaterThanOrEqual(pieces[1].end - pieces[1].position, 2, "the victim keeps at least the minimum")
         // A write that reaches the new end takes only what still belongs to the piece.
@@ -48,6 +55,25 @@ final class ParallelTransferUnitTests: XCTestCase {
         XCTAssertTrue(pieces[1].isFinished)
         for piece in pieces + [stolen] { planner.retire(piece) }
         XCTAssertEqual(planner.writtenBytes, 4 + Int64(taken))
+        guard case .none = planner.next() else { return XCTFail("nothing is left") }
+    }
+
+    /// Pieces keeping a pace that ends them within `minimumStealSeconds` are never split: the
+    /// split would save less than the request and the bytes in flight past the cut cost.
+    func testAPieceOnPaceIsNotSplitAndAStalledOneIs() throws {
+        let clock = ManualClock()
+        let planner = PiecePlanner(missing: [0..<(8 << 20)], pieceSize: 8 << 20, minimumSplit: 512 << 10,
+                                   minimumStealSeconds: 1, clock: { clock.now })
+        let piece = try XCTUnwrap(planner.next().piece)
+        let file = try PartialFile(path: directory + "/q")
+        let chunk = [UInt8](repeating: 7, count: 4 << 20)
+        _ = try chunk.withUnsafeBytes { try piece.write($0, limit: .max, to: file) }
+        clock.now = 0.5  // 4 MiB in 0.5 s: the other 4 MiB need another 0.5 s
+        guard case .later = planner.next() else { return XCTFail("a piece on pace was split") }
+        clock.now = 5  // the same bytes after 5 s: 4 MiB at 0.8 MiB/s need 5 s more
+        let stolen = try XCTUnwrap(planner.next().piece)
+        XCTAssertEqual(stolen.end, 8 << 20)
+        XCTAssertEqual(piece.end, stolen.start)
     }
 
     func testTheBudgetServesWaitersInOrderAndForgetsCancelledOnes() async throws {
@@ -151,4 +177,21 @@ private func XCTAssertThrowsAsync<T>(_ expression: @autoclosure () async throws 
         _ = try await expression()
         XCTFail("expected an error", file: file, line: line)
     } catch {}
+}
+
+/// A clock a test moves by hand.
+private final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Double = 0
+    var now: Double {
+        get { lock.lock(); defer { lock.unlock() }; return value }
+        set { lock.lock(); value = newValue; lock.unlock() }
+    }
+}
+
+extension PiecePlanner.Assignment {
+    var piece: PieceCursor? {
+        if case .piece(let cursor) = self { return cursor }
+        return nil
+    }
 }

@@ -5,12 +5,29 @@ import Foundation
 /// the write that reaches the new end stops the request instead of fetching bytes twice.
 final class PieceCursor: Sendable {
     let start: Int64
+    /// When the piece was handed out (the planner's clock), to judge its pace.
+    let handedOutAt: Double
     /// Where the next byte goes, and where this piece ends.
     private let span: LockedValue<(position: Int64, end: Int64)>
 
-    init(_ range: Range<Int64>) {
+    init(_ range: Range<Int64>, handedOutAt: Double = 0) {
         start = range.lowerBound
+        self.handedOutAt = handedOutAt
         span = LockedValue((range.lowerBound, range.upperBound))
+    }
+
+    /// How long this piece still needs at the pace it has kept since it was handed out;
+    /// infinite when it has received nothing for `patience` seconds, nil while it is too early
+    /// to tell (nothing yet, within `patience`).
+    func secondsLeft(at now: Double, patience: Double) -> Double? {
+        span.withLock { span in
+            let left = span.end - span.position
+            guard left > 0 else { return 0 }
+            let elapsed = now - handedOutAt
+            let done = span.position - start
+            guard done > 0 else { return elapsed >= patience ? .infinity : nil }
+            return Double(left) / (Double(done) / max(elapsed, 0.001))
+        }
     }
 
     var position: Int64 { span.current.position }
@@ -56,11 +73,19 @@ final class PieceCursor: Sendable {
 }
 
 /// Hands out the missing parts of one file as bounded pieces, lowest offset first (so the hashed
-/// prefix grows early), and once nothing is left unassigned, splits the piece with the most
-/// left so the tail never waits on one slow connection.
+/// prefix grows early), and once nothing is left unassigned, splits the piece that needs the
+/// longest, so the tail never waits on one slow connection.
+///
+/// A split costs: a new request, and the bytes the server had already sent on the victim's
+/// connection past the cut, which are thrown away when it stops there. So a piece is split only
+/// when that shortens the download: when it still needs at least `minimumStealSeconds` at its
+/// own pace (half of that is saved), or it has been silent that long. On a CDN that throttles
+/// every connection alike no piece of a healthy tail qualifies, and nothing is wasted.
 final class PiecePlanner: Sendable {
     let pieceSize: Int64
     let minimumSplit: Int64
+    let minimumStealSeconds: Double
+    private let clock: @Sendable () -> Double
     private struct State {
         var unassigned: [Range<Int64>]
         var active: [PieceCursor] = []
@@ -71,10 +96,14 @@ final class PiecePlanner: Sendable {
     }
     private let state: LockedValue<State>
 
-    init(missing: [Range<Int64>], pieceSize: Int64, minimumSplit: Int64, firstPiece: Int64? = nil) {
+    init(missing: [Range<Int64>], pieceSize: Int64, minimumSplit: Int64, firstPiece: Int64? = nil,
+         minimumStealSeconds: Double = TransferTuning.standard.minimumStealSeconds,
+         clock: @escaping @Sendable () -> Double = monotonicSeconds) {
         state = LockedValue(State(unassigned: missing, firstPiece: firstPiece))
         self.pieceSize = max(1, pieceSize)
         self.minimumSplit = max(1, minimumSplit)
+        self.minimumStealSeconds = minimumStealSeconds
+        self.clock = clock
     }
 
     /// Adds work learned late (the rest of a file whose size the first response revealed).
@@ -83,29 +112,48 @@ final class PiecePlanner: Sendable {
         state.withLock { $0.unassigned.append(range) }
     }
 
-    /// The next piece to fetch, or nil when every byte is done or in flight on a piece too small
-    /// to split.
-    func next() -> PieceCursor? {
-        state.withLock { state in
+    /// What an idle connection should do next.
+    enum Assignment {
+        /// Fetch this piece.
+        case piece(PieceCursor)
+        /// Nothing to take now, but a piece in flight could still fall behind: ask again soon.
+        case later
+        /// Every byte is done or in flight on a piece too small to split: this connection can go.
+        case none
+    }
+
+    /// The next piece to fetch: the lowest unassigned one, else the back half of the piece
+    /// needing the longest when splitting it pays (see the type's comment).
+    func next() -> Assignment {
+        let now = clock()
+        return state.withLock { state in
             if !state.unassigned.isEmpty {
                 let gap = state.unassigned[0]
                 let upper = min(gap.upperBound, gap.lowerBound + (state.firstPiece ?? pieceSize))
                 state.firstPiece = nil
                 if upper >= gap.upperBound { state.unassigned.removeFirst() } else { state.unassigned[0] = upper..<gap.upperBound }
-                let cursor = PieceCursor(gap.lowerBound..<upper)
+                let cursor = PieceCursor(gap.lowerBound..<upper, handedOutAt: now)
                 state.active.append(cursor)
-                return cursor
+                return .piece(cursor)
             }
+            let splittable = state.active.filter { $0.remaining >= 2 * minimumSplit }
+            // The piece needing the longest (silent ones first), the one with most left among equals.
             var victim: PieceCursor?
-            var most: Int64 = 0
-            for cursor in state.active {
-                let left = cursor.remaining
-                if left > most { most = left; victim = cursor }
+            var worst: (seconds: Double, bytes: Int64) = (minimumStealSeconds, 0)
+            for cursor in splittable {
+                guard let seconds = cursor.secondsLeft(at: now, patience: minimumStealSeconds), seconds >= minimumStealSeconds else { continue }
+                let candidate = (seconds: seconds, bytes: cursor.remaining)
+                if candidate.seconds > worst.seconds || (candidate.seconds == worst.seconds && candidate.bytes > worst.bytes) {
+                    worst = candidate
+                    victim = cursor
+                }
             }
-            guard let victim, let stolen = victim.split(keeping: minimumSplit, alignment: 64 << 10) else { return nil }
-            let cursor = PieceCursor(stolen)
+            guard let victim, let stolen = victim.split(keeping: minimumSplit, alignment: 64 << 10) else {
+                return splittable.isEmpty ? .none : .later
+            }
+            let cursor = PieceCursor(stolen, handedOutAt: now)
             state.active.append(cursor)
-            return cursor
+            return .piece(cursor)
         }
     }
 

@@ -22,6 +22,10 @@ public struct TransferTuning: Sendable {
     /// An idle connection splits a piece still in flight only when at least twice this is left:
     /// smaller tails finish sooner on the connection that has them.
     public var minimumSplit: Int64 = 512 << 10
+    /// An idle connection splits a piece only when that piece still needs this long at its own
+    /// pace (or has been silent this long): the split then saves at least half of it, worth a
+    /// new request and the bytes the victim's connection had in flight past the cut.
+    public var minimumStealSeconds: Double = 1.0
     /// Connections per file when the request does not say (`connections`); the process-wide
     /// `ConnectionBudget` caps the sum over all files and downloads.
     public var connectionsPerFile = 16
