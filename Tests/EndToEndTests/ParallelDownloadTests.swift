@@ -23,17 +23,24 @@ final class ParallelDownloadTests: URLTestCase {
         }
     }
 
-    func testALargeFileIsFetchedInBoundedRangesOverSeveralConnections() throws {
-        let data = TestBytes.make(count: 4 * piece + 12_345, seed: 90)
-        let http = try serve(data)
-        defer { http.stop() }
+    /// `/m.bin` from `http`, every connection throttled to 8 MB/s as a CDN throttles them:
+    /// completes under the progress rules with exactly `data` on disk.
+    private func downloadThrottled(_ data: Data, from http: LoopbackHTTPServer,
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
         http.faults.add(.rateLimit(bytesPerSecond: 8 << 20), for: .path("/m.bin"), times: .always)
         let sha = try Checksums.sha256(of: data)
         let server = try ModelPullProcess()
         server.request(1, "models/download", params(http.url("/m.bin"), ["sha256": sha]))
         let (notifications, response) = server.response(to: 1, timeout: 60)
-        ProgressRules.check(notifications, response: response, expectTerminal: "complete")
-        XCTAssertEqual(try Checksums.sha256(of: directory + "/m.bin"), sha)
+        ProgressRules.check(notifications, response: response, expectTerminal: "complete", file: file, line: line)
+        XCTAssertEqual(try Checksums.sha256(of: directory + "/m.bin"), sha, file: file, line: line)
+    }
+
+    func testALargeFileIsFetchedInBoundedRangesOverSeveralConnections() throws {
+        let data = TestBytes.make(count: 4 * piece + 12_345, seed: 90)
+        let http = try serve(data)
+        defer { http.stop() }
+        try downloadThrottled(data, from: http)
         let asked = ranges(http)
         XCTAssertGreaterThanOrEqual(asked.count, 4, "split into pieces: \(asked)")
         // The first request (which learns the size) asks for 4 MiB, every other one for a piece.
@@ -80,13 +87,7 @@ final class ParallelDownloadTests: URLTestCase {
         let data = TestBytes.make(count: 8 * piece, seed: 96)
         let http = try serve(data, flaky: FlakyPiece(start: 2 * piece, trouble: .slow(bytesPerSecond: 256 << 10)))
         defer { http.stop() }
-        http.faults.add(.rateLimit(bytesPerSecond: 8 << 20), for: .path("/m.bin"), times: .always)
-        let sha = try Checksums.sha256(of: data)
-        let server = try ModelPullProcess()
-        server.request(1, "models/download", params(http.url("/m.bin"), ["sha256": sha]))
-        let (notifications, response) = server.response(to: 1, timeout: 60)
-        ProgressRules.check(notifications, response: response, expectTerminal: "complete")
-        XCTAssertEqual(try Checksums.sha256(of: directory + "/m.bin"), sha)
+        try downloadThrottled(data, from: http)
         let asked = ranges(http)
         XCTAssertTrue(asked.contains { $0.start > 2 * piece && $0.start < 3 * piece }, "the crawling piece was split: \(asked)")
         let splits = asked.filter { $0.start % piece != 0 }

@@ -12,37 +12,17 @@ public final class HTTPProxyServer: @unchecked Sendable {
         case refuse
     }
 
-    public let port: Int
-    private let process = Process()
-    private let directory: String
+    private let server: PythonHelperServer
+    public var port: Int { server.port }
 
     public init(policy: Policy = .allow) throws {
-        directory = NSTemporaryDirectory() + "modelpull-proxy-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Self.script.write(toFile: directory + "/proxy.py", atomically: true, encoding: .utf8)
-        var arguments = ["python3", directory + "/proxy.py", directory + "/requests.log"]
+        var options: [String] = []
         switch policy {
         case .allow: break
-        case .requireCredentials(let user, let password): arguments += ["--credentials", "\(user):\(password)"]
-        case .refuse: arguments += ["--refuse"]
+        case .requireCredentials(let user, let password): options = ["--credentials", "\(user):\(password)"]
+        case .refuse: options = ["--refuse"]
         }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw CocoaError(.fileReadCorruptFile)
-        }
-        self.port = port
+        server = try PythonHelperServer(name: "proxy", script: Self.script) { folder in [folder + "/requests.log"] + options }
     }
 
     /// `http://127.0.0.1:<port>`, optionally with credentials, as HTTPS_PROXY takes it.
@@ -54,16 +34,11 @@ public final class HTTPProxyServer: @unchecked Sendable {
     /// Every request line the proxy received, in order: `CONNECT 127.0.0.1:443`,
     /// `GET http://127.0.0.1:8080/path`, with ` 407` or ` 403` appended when it refused.
     public var requests: [String] {
-        let text = (try? String(contentsOfFile: directory + "/requests.log", encoding: .utf8)) ?? ""
+        let text = (try? String(contentsOfFile: server.folder + "/requests.log", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").map(String.init)
     }
 
-    public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    deinit { stop() }
+    public func stop() { server.stop() }
 
     private static let script = #"""
     import base64, socket, socketserver, sys, threading

@@ -7,45 +7,20 @@ import Foundation
 /// localhost) is signed by `testAuthority`, a root that tests hand to ModelPull through
 /// SSL_CERT_FILE and the like, as a company hands out its own root.
 public final class TLSTestServer: @unchecked Sendable {
-    public let port: Int
-    private let process = Process()
-    private let directory: String
+    private let server: PythonHelperServer
+    public var port: Int { server.port }
 
     public init(signedByTestCA: Bool = false, body: Data = Data("secret body".utf8)) throws {
-        directory = NSTemporaryDirectory() + "modelpull-tls-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try (signedByTestCA ? Self.issuedCertificate : Self.certificate).write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
-        try (signedByTestCA ? Self.issuedKey : Self.key).write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
-        try Self.script.write(toFile: directory + "/serve.py", atomically: true, encoding: .utf8)
-        try body.write(to: URL(fileURLWithPath: directory + "/body"))
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", directory + "/serve.py", directory + "/cert.pem", directory + "/key.pem", directory + "/body"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        let files = ["cert.pem": Data((signedByTestCA ? Self.issuedCertificate : Self.certificate).utf8),
+                     "key.pem": Data((signedByTestCA ? Self.issuedKey : Self.key).utf8), "body": body]
+        server = try PythonHelperServer(name: "tls", script: Self.script, files: files) { folder in
+            [folder + "/cert.pem", folder + "/key.pem", folder + "/body"]
         }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw CocoaError(.fileReadCorruptFile)
-        }
-        self.port = port
     }
 
     public func url(_ path: String) -> URL { URL(string: "https://127.0.0.1:\(port)\(path)")! }
 
-    public func stop() {
-        // SIGKILL: a child spawned from a test thread can inherit a mask that blocks SIGTERM.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    deinit { stop() }
+    public func stop() { server.stop() }
 
     private static let script = """
     import http.server, ssl, sys
