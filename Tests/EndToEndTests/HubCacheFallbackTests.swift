@@ -19,9 +19,8 @@ final class HubCacheFallbackTests: HuggingFaceTestCase {
         var found: [String: Double] = [:]
         let enumerator = FileManager.default.enumerator(atPath: folder)
         while let relative = enumerator?.nextObject() as? String {
-            var info = stat()
-            lstat(folder + "/" + relative, &info)
-            found[relative] = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/" + relative)
+            found[relative] = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
         }
         return found
     }
