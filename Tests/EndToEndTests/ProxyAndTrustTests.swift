@@ -95,6 +95,17 @@ final class ProxyAndTrustTests: HuggingFaceTestCase {
         XCTAssertEqual(proxy.requests.count, everything, "`*` bypasses every host")
     }
 
+    /// The fallback engine (URLSession) goes through the same proxy, upper-case variable included.
+    func testTheURLSessionEngineUsesTheSameProxy() throws {
+        fake.addRepo("acme/fallback", files: [.text("config.json", "{}"), .lfs("model.safetensors", TestBytes.make(count: 100_000, seed: 163))])
+        let proxy = try HTTPProxyServer()
+        defer { proxy.stop() }
+        let result = run(["HTTP_PROXY": proxy.url(), "MODELPULL_TRANSFER_ENGINE": "urlsession"], params("acme/fallback"))
+        XCTAssertEqual(result.response?.resultObject?["status"] as? String, "complete", result.response?.raw ?? "")
+        XCTAssertTrue(proxy.requests.contains { $0.contains(":\(fake.hub.port)/api/models/acme/fallback/") }, "\(proxy.requests)")
+        XCTAssertTrue(proxy.requests.contains { $0.contains(":\(fake.cdn.port)/repos/") }, "\(proxy.requests)")
+    }
+
     /// A proxy that cannot be reached, or refuses: `network`, naming the proxy without its
     /// password, and no answer from the cache (the Hub is not down, the way to it is).
     func testAFailingProxyIsNamedWithoutCredentialsAndTheCacheDoesNotAnswer() throws {

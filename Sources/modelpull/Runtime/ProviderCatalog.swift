@@ -7,6 +7,7 @@ enum ProviderCatalog {
         let network = NetworkEnvironment(environment)
         let engine = TransferEngine.choose(environment, network: network)
         if let note = engine.note { log(.warning, note) }
+        if engine.engine == .urlsession { ProxyEnvironment.exportLowerCaseSpellings(from: environment) }
         let http = HTTPClient(userAgent: "modelpull/\(ServerVersion.string)", engine: engine.engine, network: network)
         log(.debug, "requests travel over \(http.engine.rawValue)")
         return ProviderContext(environment: environment, http: http, log: log)

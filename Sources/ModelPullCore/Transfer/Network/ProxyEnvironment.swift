@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The proxy variables as curl, Python (`urllib.getproxies`, httpx) and most tools read them,
 /// decided once per request URL by ModelPull itself, so that both transfer engines and every
@@ -54,6 +59,16 @@ public struct ProxyEnvironment: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { https == nil && http == nil && all == nil }
+
+    /// For the URLSession engine, which leaves proxies to FoundationNetworking's libcurl, which
+    /// reads only the lower-case spellings (and `HTTP_PROXY` never): gives this process the
+    /// lower-case variables the upper-case ones imply, so both engines use the same proxies
+    /// (libcurl's own `no_proxy` rules then apply: no ports). Call once, before any request.
+    public static func exportLowerCaseSpellings(from environment: ProcessEnvironment) {
+        for name in ["https_proxy", "http_proxy", "all_proxy", "no_proxy"] where environment[name] == nil {
+            if let value = environment[name.uppercased()] { setenv(name, value, 1) }
+        }
+    }
 
     /// The proxy for `url`, or nil to connect directly.
     public func proxy(for url: URL) -> Proxy? {
