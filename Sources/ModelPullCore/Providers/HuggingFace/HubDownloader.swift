@@ -37,23 +37,10 @@ struct HubDownloader: Sendable {
             return HubAPI(settings: settings, requester: requester, context: errorContext)
         }
 
-        let snapshot: HubSnapshot
-        if settings.offline {
-            snapshot = try offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
-        } else {
-            // A revision the cache holds complete can be answered from there when the Hub cannot
-            // answer; then one attempt says so, as Python's single `repo_info` call does, instead
-            // of a whole retry budget spent before the cache is looked at.
-            let cached = try? offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
-            do {
-                snapshot = try await onlineSnapshot(reference, revision: revision, api: api(cached == nil ? retry : .singleAttempt),
-                                                    selection: selection, progress: progress)
-            } catch let failure as DownloadFailure {
-                guard var cached, let reason = HubCacheFallback.reason(toServeCacheAfter: failure) else { throw failure }
-                cached.fallback = reason
-                snapshot = cached
-            }
-        }
+        let snapshot = settings.offline
+            ? try offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: settings.secrets)
+            : try await hubOrCacheSnapshot(reference, revision: revision, destination: destination, selection: selection,
+                                           secrets: settings.secrets, api: api, progress: progress)
         if let reason = snapshot.fallback {
             return answerFromCache(snapshot, reason: reason, reference: reference, revision: revision,
                                    destination: destination, context: context)
@@ -127,6 +114,31 @@ struct HubDownloader: Sendable {
         progress.setMessage("Listing the files of \(reference.repoId) at \(commit.prefix(12))")
         let listing = try await api.listFiles(commit: commit)
         return HubSnapshot(commit: commit, files: try selection.select(from: listing, commit: commit), listing: listing)
+    }
+
+    /// Online, with huggingface_hub's fallback: when the Hub cannot answer (`HubCacheFallback`)
+    /// and the cache holds the revision complete, that snapshot. Only a revision the cache has a
+    /// snapshot of can be answered there; for one, a single attempt tells whether the Hub answers,
+    /// as Python's single `repo_info` call does, and the completeness check (a listing and a stat
+    /// per file) waits for a failure. When the cache cannot answer after all, the Hub gets its
+    /// whole retry budget.
+    private func hubOrCacheSnapshot(_ reference: HubModelReference, revision: String, destination: any HubDestination,
+                                    selection: HubFileSelection, secrets: [String], api: (RetryPolicy) -> HubAPI,
+                                    progress: JobProgress) async throws -> HubSnapshot {
+        let cachedCommit = destination.cachedCommit(for: revision)
+        let cacheMayAnswer = cachedCommit.map { FileManager.default.fileExists(atPath: destination.resultPath(commit: $0)) } ?? false
+        do {
+            return try await onlineSnapshot(reference, revision: revision, api: api(cacheMayAnswer ? .singleAttempt : retry),
+                                            selection: selection, progress: progress)
+        } catch let failure as DownloadFailure {
+            guard cacheMayAnswer, let reason = HubCacheFallback.reason(toServeCacheAfter: failure) else { throw failure }
+            if var cached = try? offlineSnapshot(reference, revision: revision, destination: destination, selection: selection, secrets: secrets) {
+                cached.fallback = reason
+                return cached
+            }
+            guard failure.retryable else { throw failure }
+            return try await onlineSnapshot(reference, revision: revision, api: api(retry), selection: selection, progress: progress)
+        }
     }
 
     /// huggingface_hub's answer when the Hub cannot give one and the cache holds the revision

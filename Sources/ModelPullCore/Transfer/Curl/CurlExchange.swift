@@ -41,8 +41,6 @@ final class CurlExchange: @unchecked Sendable {
     let idleTimeout: TimeInterval
     let headDeadline: TimeInterval
     private let settings: Settings
-    /// The request body, kept alive for libcurl while it sends it.
-    private let requestBody: Data?
     private var headerList: UnsafeMutableRawPointer?
     private let errorMessage: UnsafeMutablePointer<CChar>
     private let follows: @Sendable (HTTPResponseHead) -> Bool
@@ -81,7 +79,6 @@ final class CurlExchange: @unchecked Sendable {
         self.settings = settings
         idleTimeout = settings.idleTimeout
         headDeadline = settings.headDeadline ?? .infinity
-        requestBody = settings.body
         floor = settings.throughputFloor ? ThroughputFloor(window: settings.idleTimeout) : nil
         errorPage = ErrorPageCapture(limit: errorBodyLimit)
         self.follows = follows
@@ -137,9 +134,9 @@ final class CurlExchange: @unchecked Sendable {
         case "HEAD":
             _ = mp_curl_easy_setopt_long(easy, CurlOption.noBody, 1)
         default:
-            if let requestBody {
-                _ = mp_curl_easy_setopt_long(easy, CurlOption.postFieldSize, requestBody.count)
-                requestBody.withUnsafeBytes { _ = mp_curl_easy_setopt_pointer(easy, CurlOption.copyPostFields, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+            if let body = settings.body {
+                _ = mp_curl_easy_setopt_long(easy, CurlOption.postFieldSize, body.count)
+                body.withUnsafeBytes { _ = mp_curl_easy_setopt_pointer(easy, CurlOption.copyPostFields, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
             }
             _ = mp_curl_easy_setopt_pointer(easy, CurlOption.customRequest, settings.method)
         }

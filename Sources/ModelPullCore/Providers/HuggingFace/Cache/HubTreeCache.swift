@@ -26,9 +26,11 @@ struct HubTreeCache: Sendable {
         return Self.decode(data)
     }
 
-    /// Best effort, as in Python: a cache that cannot hold the listing still holds the files.
+    /// Once per commit (its listing never changes), best effort as in Python: a cache that
+    /// cannot hold the listing still holds the files.
     func write(_ files: [HubFile], commit: String) {
-        guard HexString.isCommit(commit), let trees = try? treesPlace.openDirectory(create: true) else { return }
+        guard HexString.isCommit(commit), let trees = try? treesPlace.openDirectory(create: true),
+              !trees.exists(commit + ".json") else { return }
         try? trees.writeAtomically(Self.encode(files), as: commit + ".json")
     }
 
